@@ -1,0 +1,219 @@
+//! Crawl configuration in two stages.
+//!
+//! [`RawCrawlConfig`] mirrors what the user wrote (flags, or later a file):
+//! every field optional, nothing checked. [`RawCrawlConfig::resolve`] turns
+//! it into a [`CrawlConfig`] of domain types and reports *every* invalid
+//! field by name, before any process is started. Only the resolved config
+//! crosses module boundaries.
+
+use crate::error::ConfigError;
+use crate::protocol::FetchSettings;
+use crate::url::{Scope, ScopeKind, Url, parse_crawl_url};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default number of worker processes.
+pub const DEFAULT_WORKERS: u32 = 2;
+/// Default per-worker concurrent requests.
+pub const DEFAULT_CONCURRENCY: u32 = 16;
+
+/// The crawl settings as given, unvalidated.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrawlConfig {
+    /// Start URLs.
+    pub seeds: Vec<String>,
+    /// Store directory.
+    pub store: Option<PathBuf>,
+    /// Worker processes.
+    pub workers: Option<u32>,
+    /// Concurrent requests per worker.
+    pub concurrency: Option<u32>,
+    /// Stop after this many stored pages.
+    pub max_pages: Option<u64>,
+    /// Do not follow links deeper than this (seeds are depth 0).
+    pub max_depth: Option<u32>,
+    /// `host`, `domain` or `any`.
+    pub scope: Option<String>,
+    /// User-Agent header.
+    pub user_agent: Option<String>,
+    /// Body cap in bytes.
+    pub max_bytes: Option<u64>,
+    /// Total per-request timeout in seconds.
+    pub timeout_secs: Option<f64>,
+    /// Connect timeout in seconds.
+    pub connect_timeout_secs: Option<f64>,
+}
+
+/// The resolved, validated crawl configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrawlConfig {
+    /// Normalized seed URLs (at least one).
+    pub seeds: Vec<Url>,
+    /// Store directory (created if missing).
+    pub store: PathBuf,
+    /// Worker processes (>= 1).
+    pub workers: u32,
+    /// Concurrent requests per worker (>= 1).
+    pub concurrency: u32,
+    /// Page limit.
+    pub max_pages: Option<u64>,
+    /// Depth limit.
+    pub max_depth: Option<u32>,
+    /// Crawl scope around the seeds.
+    pub scope: Scope,
+    /// Fetch settings sent to every worker.
+    pub fetch: FetchSettings,
+}
+
+/// Every problem found while resolving, one per field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+fn secs(field: &str, v: f64, errs: &mut Vec<ConfigError>) -> Option<Duration> {
+    if v.is_finite() && v > 0.0 && v < 86_400.0 {
+        Some(Duration::from_secs_f64(v))
+    } else {
+        errs.push(ConfigError::new(field, format!("must be between 0 and 86400 seconds, got {v}")));
+        None
+    }
+}
+
+impl RawCrawlConfig {
+    /// Validates and converts. Errors name the flag (`--workers`, `seed`).
+    pub fn resolve(self) -> Result<CrawlConfig, ConfigErrors> {
+        let mut errs = Vec::new();
+        let mut seeds = Vec::new();
+        if self.seeds.is_empty() {
+            errs.push(ConfigError::new("seed", "at least one seed URL is required"));
+        }
+        for s in &self.seeds {
+            match parse_crawl_url(s) {
+                Ok(u) => seeds.push(u),
+                Err(e) => errs.push(ConfigError::new("seed", e.to_string())),
+            }
+        }
+        let store = self.store.clone().unwrap_or_default();
+        if store.as_os_str().is_empty() {
+            errs.push(ConfigError::new("--store", "a store directory is required"));
+        }
+        let workers = self.workers.unwrap_or(DEFAULT_WORKERS);
+        if workers == 0 || workers > 256 {
+            errs.push(ConfigError::new("--workers", format!("must be 1..=256, got {workers}")));
+        }
+        let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 || concurrency > 4096 {
+            errs.push(ConfigError::new(
+                "--concurrency",
+                format!("must be 1..=4096, got {concurrency}"),
+            ));
+        }
+        if self.max_pages == Some(0) {
+            errs.push(ConfigError::new("--max-pages", "must be at least 1"));
+        }
+        let kind = match self.scope.as_deref().unwrap_or("host") {
+            "host" => ScopeKind::Host,
+            "domain" => ScopeKind::Domain,
+            "any" => ScopeKind::Any,
+            other => {
+                errs.push(ConfigError::new(
+                    "--scope",
+                    format!("expected host, domain or any, got {other:?}"),
+                ));
+                ScopeKind::Host
+            }
+        };
+        let mut fetch = FetchSettings::default();
+        if let Some(ua) = self.user_agent {
+            if ua.trim().is_empty() || ua.contains(['\r', '\n']) {
+                errs.push(ConfigError::new("--user-agent", "must be a non-empty single line"));
+            }
+            fetch.user_agent = ua;
+        }
+        if let Some(b) = self.max_bytes {
+            if b == 0 {
+                errs.push(ConfigError::new("--max-bytes", "must be at least 1"));
+            }
+            fetch.max_bytes = b;
+        }
+        if let Some(t) = self.timeout_secs.and_then(|v| secs("--timeout", v, &mut errs)) {
+            fetch.total_timeout = t;
+            fetch.read_timeout = fetch.read_timeout.min(t);
+        }
+        if let Some(t) =
+            self.connect_timeout_secs.and_then(|v| secs("--connect-timeout", v, &mut errs))
+        {
+            fetch.connect_timeout = t;
+        }
+        if !errs.is_empty() {
+            return Err(ConfigErrors(errs));
+        }
+        let scope = Scope::new(kind, &seeds);
+        Ok(CrawlConfig {
+            seeds,
+            store,
+            workers,
+            concurrency,
+            max_pages: self.max_pages,
+            max_depth: self.max_depth,
+            scope,
+            fetch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(seeds: &[&str]) -> RawCrawlConfig {
+        RawCrawlConfig {
+            seeds: seeds.iter().map(|s| (*s).to_owned()).collect(),
+            store: Some("/tmp/x".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_resolve() {
+        let c = raw(&["http://127.0.0.1:1/"]).resolve().unwrap();
+        assert_eq!(c.workers, DEFAULT_WORKERS);
+        assert_eq!(c.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(c.scope.hosts, vec!["127.0.0.1:1".to_owned()]);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut r = raw(&["ftp://x/"]);
+        r.workers = Some(0);
+        r.concurrency = Some(0);
+        r.scope = Some("planet".into());
+        r.store = None;
+        let errs = r.resolve().unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["seed", "--store", "--workers", "--concurrency", "--scope"]);
+        assert!(errs.to_string().contains("unsupported scheme"));
+    }
+
+    #[test]
+    fn no_seed_is_an_error() {
+        let errs = raw(&[]).resolve().unwrap_err();
+        assert_eq!(errs.0[0].field, "seed");
+    }
+}

@@ -1,0 +1,72 @@
+//! Facts about the current process that both sides report.
+
+/// Resident set size of this process in bytes (Linux `/proc/self/statm`),
+/// or 0 where that is not available.
+pub fn rss_bytes() -> u64 {
+    rss_of("self")
+}
+
+/// Resident set size of process `pid` in bytes, or 0 if it is gone.
+pub fn rss_of_pid(pid: u32) -> u64 {
+    rss_of(&pid.to_string())
+}
+
+fn rss_of(which: &str) -> u64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{which}/statm")) else { return 0 };
+    s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).map_or(0, |p| p * 4096)
+}
+
+/// CPU time (user + system) consumed by process `pid` so far, in seconds,
+/// from `/proc/PID/stat`; `None` if unavailable.
+pub fn cpu_seconds_of_pid(pid: u32) -> Option<f64> {
+    cpu_seconds_of(&pid.to_string())
+}
+
+/// CPU time (user + system) of this process so far, in seconds.
+pub fn cpu_seconds() -> Option<f64> {
+    cpu_seconds_of("self")
+}
+
+fn cpu_seconds_of(which: &str) -> Option<f64> {
+    stat_ticks(which, 11)
+}
+
+/// CPU time (user + system) of this process's children that have exited
+/// and been waited for, in seconds.
+pub fn children_cpu_seconds() -> Option<f64> {
+    stat_ticks("self", 13)
+}
+
+/// Sum of two consecutive tick fields of `/proc/WHICH/stat`, counted from
+/// the first field after the command name, converted to seconds.
+fn stat_ticks(which: &str, skip: usize) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{which}/stat")).ok()?;
+    // utime, stime are fields 14 and 15 overall (11 and 12 after the
+    // parenthesised command name); cutime, cstime are 16 and 17.
+    let rest = &s[s.rfind(')')? + 1..];
+    let mut it = rest.split_whitespace().skip(skip);
+    let a: f64 = it.next()?.parse().ok()?;
+    let b: f64 = it.next()?.parse().ok()?;
+    // USER_HZ is 100 on every Linux target we run on.
+    Some((a + b) / 100.0)
+}
+
+/// Peak resident set size of this process (`VmHWM`), in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/status") else { return 0 };
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn own_process_is_measurable() {
+        assert!(super::rss_bytes() > 0);
+        assert!(super::cpu_seconds().is_some());
+        assert!(super::children_cpu_seconds().is_some());
+        assert!(super::peak_rss_bytes() >= super::rss_bytes() / 2);
+    }
+}

@@ -1,0 +1,135 @@
+//! The IPC contract between the coordinator and its worker processes.
+//!
+//! Both sides are the same binary, so they always share these types; the
+//! version check in [`Hello`] still guards against a stale binary on disk
+//! being re-executed after an upgrade.
+//!
+//! Flow control is explicit: ipc-channel is unbounded, so the coordinator
+//! never sends a worker more leases than the worker granted credits for
+//! ([`ToCoordinator::Credit`], [`ToCoordinator::Reports`]).
+//!
+//! Message flow:
+//! 1. worker -> [`ToCoordinator::Hello`] (carries the worker's control sender)
+//! 2. coordinator -> [`ToWorker::Configure`]
+//! 3. worker -> `Credit(n)`; coordinator -> `Assign(leases)` (at most n)
+//! 4. worker -> `Reports { reports, credit }` as pages finish
+//! 5. coordinator -> `Shutdown`: the worker finishes in-flight leases,
+//!    reports them, sends `Goodbye` and exits.
+
+mod report;
+mod settings;
+
+pub use report::{FetchOutcome, PageReport};
+pub use settings::{FetchSettings, WorkerSettings};
+
+use crate::ids::{LeaseId, WorkerId};
+use ipc_channel::ipc::IpcSender;
+use serde::{Deserialize, Serialize};
+
+/// Bumped on every change to any message type.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Environment variable that carries the one-shot server name to a worker.
+pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
+
+/// Environment variable that carries the worker id to a worker.
+pub const WORKER_ID_ENV: &str = "TRAWL_WORKER_ID";
+
+/// One URL handed to one worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Identifies this hand-out; echoed in the report.
+    pub id: LeaseId,
+    /// The normalized absolute URL to fetch.
+    pub url: String,
+    /// Link distance from the nearest seed.
+    pub depth: u32,
+}
+
+/// Messages from the coordinator to a worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Sent once, right after the handshake.
+    Configure(WorkerSettings),
+    /// URLs to fetch; never more than the credits the worker granted.
+    Assign(Vec<Lease>),
+    /// Finish in-flight work, report it, say `Goodbye` and exit.
+    Shutdown,
+}
+
+/// The first message a worker sends.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Hello {
+    /// Must equal [`PROTOCOL_VERSION`].
+    pub protocol_version: u32,
+    /// The id the coordinator gave this worker at spawn.
+    pub worker_id: WorkerId,
+    /// The worker's process id, checked against the spawned child.
+    pub pid: u32,
+    /// The coordinator's channel into this worker.
+    pub control: IpcSender<ToWorker>,
+}
+
+/// Messages from a worker to the coordinator.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ToCoordinator {
+    /// Handshake; always the first message.
+    Hello(Hello),
+    /// The worker has this many more free slots.
+    Credit(u32),
+    /// Finished pages, plus the slots they freed.
+    Reports {
+        /// One report per finished lease.
+        reports: Vec<PageReport>,
+        /// Newly free slots.
+        credit: u32,
+    },
+    /// The worker is alive; sent periodically.
+    Heartbeat {
+        /// Resident set size in bytes, if known.
+        rss_bytes: u64,
+    },
+    /// Orderly exit after `Shutdown`; every lease has been reported.
+    Goodbye,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_wire<T: Send + Serialize + serde::de::DeserializeOwned>() {}
+
+    #[test]
+    fn messages_are_wire_types() {
+        assert_wire::<ToWorker>();
+        assert_wire::<ToCoordinator>();
+        assert_wire::<PageReport>();
+    }
+
+    #[test]
+    fn messages_round_trip_over_a_real_channel() {
+        let (tx, rx) = ipc_channel::ipc::channel::<ToCoordinator>().unwrap();
+        let report = PageReport {
+            lease: LeaseId(7),
+            url: "http://127.0.0.1/a".into(),
+            depth: 2,
+            status: Some(200),
+            content_type: Some("text/html".into()),
+            bytes: 1234,
+            fetched_at_ms: 1,
+            elapsed_ms: 3,
+            outcome: FetchOutcome::Ok,
+            title: Some("t".into()),
+            outlinks: 9,
+            links: vec!["http://127.0.0.1/b".into()],
+        };
+        tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
+        match rx.recv().unwrap() {
+            ToCoordinator::Reports { reports, credit } => {
+                assert_eq!(credit, 1);
+                assert_eq!(reports, vec![report]);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! What a worker reports for one lease. Expected per-URL failures are
+//! [`FetchOutcome`] values, never errors: they are stored and counted.
+
+use crate::ids::LeaseId;
+use serde::{Deserialize, Serialize};
+
+/// How fetching one URL ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FetchOutcome {
+    /// 2xx HTML page, parsed.
+    Ok,
+    /// 2xx but not HTML: recorded with status, type and size, not parsed.
+    NotHtml,
+    /// A 3xx; the target went through scope and dedup like any link.
+    Redirect {
+        /// The resolved, normalized target.
+        location: String,
+    },
+    /// A 3xx without a usable `Location`.
+    BadRedirect {
+        /// What was wrong.
+        detail: String,
+    },
+    /// A 4xx or 5xx status.
+    HttpError,
+    /// Body larger than the configured cap; reading stopped at the cap.
+    TooLarge {
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// Connect, read or total timeout.
+    Timeout {
+        /// Which phase timed out.
+        detail: String,
+    },
+    /// Could not connect (refused, DNS, TLS).
+    Connect {
+        /// The client's message.
+        detail: String,
+    },
+    /// The body could not be read (reset, bad encoding, truncated).
+    Body {
+        /// The client's message.
+        detail: String,
+    },
+    /// The URL was crawled by workers that crashed on it too often.
+    Poison {
+        /// How many workers died on it.
+        crashes: u32,
+    },
+}
+
+impl FetchOutcome {
+    /// Short stable name, used in query output and counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::NotHtml => "not_html",
+            Self::Redirect { .. } => "redirect",
+            Self::BadRedirect { .. } => "bad_redirect",
+            Self::HttpError => "http_error",
+            Self::TooLarge { .. } => "too_large",
+            Self::Timeout { .. } => "timeout",
+            Self::Connect { .. } => "connect",
+            Self::Body { .. } => "body",
+            Self::Poison { .. } => "poison",
+        }
+    }
+
+    /// Human-readable detail, if the outcome carries any.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Self::Ok | Self::NotHtml | Self::HttpError => None,
+            Self::Redirect { location } => Some(location.clone()),
+            Self::TooLarge { limit } => Some(format!("body exceeds {limit} bytes")),
+            Self::Poison { crashes } => Some(format!("{crashes} workers crashed on this URL")),
+            Self::BadRedirect { detail }
+            | Self::Timeout { detail }
+            | Self::Connect { detail }
+            | Self::Body { detail } => Some(detail.clone()),
+        }
+    }
+}
+
+/// The result of one lease.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageReport {
+    /// The lease this answers.
+    pub lease: LeaseId,
+    /// The URL that was fetched (as leased).
+    pub url: String,
+    /// Its depth (as leased).
+    pub depth: u32,
+    /// Final HTTP status, if a response arrived.
+    pub status: Option<u16>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// Body bytes read (after decompression).
+    pub bytes: u64,
+    /// When the fetch started, milliseconds since the Unix epoch.
+    pub fetched_at_ms: u64,
+    /// Wall time of fetch plus parse.
+    pub elapsed_ms: u32,
+    /// How it ended.
+    pub outcome: FetchOutcome,
+    /// `<title>` text, whitespace-collapsed.
+    pub title: Option<String>,
+    /// Number of `a[href]` links on the page that resolve to http(s) URLs.
+    pub outlinks: u32,
+    /// Distinct in-scope normalized links to consider for crawling.
+    pub links: Vec<String>,
+}

@@ -1,0 +1,44 @@
+//! Settings the coordinator sends each worker in [`super::ToWorker::Configure`],
+//! so the worker needs no flags of its own and both sides stay consistent.
+
+use crate::url::Scope;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How a worker fetches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchSettings {
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// TCP (and TLS) connect timeout.
+    pub connect_timeout: Duration,
+    /// Longest pause between two reads, including waiting for headers.
+    pub read_timeout: Duration,
+    /// Deadline for the whole request; the only guard against trickling bodies.
+    pub total_timeout: Duration,
+    /// Body cap in bytes, enforced while streaming (after decompression).
+    pub max_bytes: u64,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        Self {
+            user_agent: concat!("trawl/", env!("CARGO_PKG_VERSION")).to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(20),
+            total_timeout: Duration::from_secs(30),
+            max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a worker needs to do its job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerSettings {
+    /// Most requests in flight at once in this worker (a semaphore).
+    pub concurrency: u32,
+    /// Fetch behaviour.
+    pub fetch: FetchSettings,
+    /// Which links are worth reporting back.
+    pub scope: Scope,
+}

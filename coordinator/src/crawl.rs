@@ -1,0 +1,79 @@
+//! One crawl, start to finish: open the store, start the writer, run the
+//! scheduler (which owns the workers), flush, summarise.
+
+use crate::error::CoordinatorError;
+use crate::progress::Progress;
+use crate::scheduler::Scheduler;
+pub use crate::scheduler::WorkerSummary;
+use crate::store::Store;
+use crate::supervisor::WorkerLaunch;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use trawl_common::config::CrawlConfig;
+use trawl_common::process;
+
+/// What a finished crawl did.
+#[derive(Clone, Debug)]
+pub struct CrawlSummary {
+    /// Page records stored by this run.
+    pub pages: u64,
+    /// Distinct URLs discovered (in scope, within depth).
+    pub discovered: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Every worker process that ran, in id order.
+    pub workers: Vec<WorkerSummary>,
+    /// Pages per outcome kind.
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Workers respawned after dying.
+    pub restarts: u32,
+    /// CPU seconds used by the coordinator process.
+    pub coordinator_cpu_secs: f64,
+    /// CPU seconds used by all worker processes.
+    pub worker_cpu_secs: f64,
+    /// Coordinator peak RSS in bytes.
+    pub coordinator_peak_rss: u64,
+    /// Store writer batches.
+    pub store_batches: u64,
+}
+
+impl CrawlSummary {
+    /// Pages per second of wall time.
+    pub fn pages_per_sec(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 { self.pages as f64 / s } else { 0.0 }
+    }
+}
+
+/// Runs a crawl described by `config`, starting workers with `launch`, and
+/// calling `observe` with progress about ten times a second.
+pub fn run(
+    config: &CrawlConfig,
+    launch: &WorkerLaunch,
+    observe: &mut dyn FnMut(&Progress),
+) -> Result<CrawlSummary, CoordinatorError> {
+    let started = Instant::now();
+    let cpu0 = process::cpu_seconds().unwrap_or(0.0);
+    let children0 = process::children_cpu_seconds().unwrap_or(0.0);
+    std::fs::create_dir_all(&config.store).map_err(|e| {
+        CoordinatorError::Spawn(format!("creating store directory {}: {e}", config.store.display()))
+    })?;
+    let store = Store::open(&config.store)?;
+    let writer = store.writer()?;
+    let result = Scheduler::new(config, launch, &writer).run(observe);
+    // Flush what was written even if the crawl failed, then report.
+    let writer_stats = writer.finish()?;
+    let out = result?;
+    Ok(CrawlSummary {
+        pages: out.pages,
+        discovered: out.discovered,
+        elapsed: started.elapsed(),
+        workers: out.workers,
+        outcomes: out.outcomes,
+        restarts: out.restarts,
+        coordinator_cpu_secs: process::cpu_seconds().unwrap_or(0.0) - cpu0,
+        worker_cpu_secs: process::children_cpu_seconds().unwrap_or(0.0) - children0,
+        coordinator_peak_rss: process::peak_rss_bytes(),
+        store_batches: writer_stats.batches,
+    })
+}

@@ -1,0 +1,30 @@
+//! trawl's coordinator: the one process that owns crawl state. It spawns
+//! and supervises worker processes, decides what is fetched next, and is
+//! the only writer of the sled store.
+//!
+//! # Layout
+//! - [`crawl`]: `run(config, launch, observer)`: wires everything together
+//!   and returns a [`CrawlSummary`].
+//! - [`frontier`]: sync core: deduplication and the breadth-first queue.
+//! - [`scheduler`]: the single-owner event loop: credits -> leases, reports
+//!   -> frontier and store, worker death -> re-queue.
+//! - [`supervisor`]: worker processes: launch, handshake, IPC reader
+//!   threads, exit status.
+//! - [`store`]: the only sled user: typed page records, a batching writer.
+//! - [`query`]: filters and output formats over stored pages.
+//! - [`progress`]: live counters published by the scheduler.
+//! - [`error`]: errors that stop a crawl.
+
+mod crawl;
+pub mod error;
+pub mod frontier;
+pub mod progress;
+pub mod query;
+mod scheduler;
+pub mod store;
+pub mod supervisor;
+
+pub use crawl::{CrawlSummary, run};
+pub use error::CoordinatorError;
+pub use progress::Progress;
+pub use supervisor::WorkerLaunch;

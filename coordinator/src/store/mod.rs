@@ -1,0 +1,220 @@
+//! The store: the only code in the workspace that touches sled.
+//!
+//! One process may open a sled database at a time, so the coordinator owns
+//! it while a crawl runs; `trawl query` opens it only when no crawl holds
+//! the lock, and a held lock becomes [`StoreError::Locked`], not a panic.
+//!
+//! Pages are keyed by their normalized URL, so writing the same page twice
+//! (a lease re-issued after a worker died) overwrites instead of
+//! duplicating. Values are versioned records ([`records`]).
+
+mod records;
+mod writer;
+
+pub use records::{PageRecord, RECORD_VERSION};
+pub use writer::{StoreWriter, WriterStats};
+
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Tree of page records, keyed by URL.
+const PAGES: &[u8] = b"pages";
+
+/// Store failures. All of them stop the process that hit them.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process (a running crawl) holds the store.
+    #[error(
+        "the store at {path} is in use by another trawl process (a crawl is running); wait for it to finish or use another --store"
+    )]
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// The directory does not hold a store.
+    #[error("no trawl store at {path}")]
+    Missing {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// sled failed.
+    #[error("store {path}: {source}")]
+    Sled {
+        /// The store directory.
+        path: PathBuf,
+        /// The cause.
+        source: sled::Error,
+    },
+    /// The writer thread stopped or could not start.
+    #[error("store writer: {0}")]
+    Writer(String),
+    /// A record could not be decoded.
+    #[error("corrupt record for {key}: {reason}")]
+    Corrupt {
+        /// Its key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An open store.
+#[derive(Clone)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    pages: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(128 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| map_open_error(path, e))?;
+        let pages = db.open_tree(PAGES).map_err(|e| sled_err(path, e))?;
+        Ok(Self { path: path.to_owned(), db, pages })
+    }
+
+    /// Opens an existing store for reading; a missing directory is an error
+    /// rather than silently creating an empty store.
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        match std::fs::metadata(path.join("db")) {
+            Ok(_) => Self::open(path),
+            Err(_) => Err(StoreError::Missing { path: path.to_owned() }),
+        }
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of stored pages.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// The record for `url`, if stored.
+    pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
+        match self.pages.get(url.as_bytes()).map_err(|e| sled_err(&self.path, e))? {
+            Some(v) => PageRecord::decode(&v)
+                .map(Some)
+                .map_err(|reason| StoreError::Corrupt { key: url.to_owned(), reason }),
+            None => Ok(None),
+        }
+    }
+
+    /// Stored pages whose URL starts with `prefix`, in URL order, streamed
+    /// from disk (nothing is loaded in bulk).
+    pub fn pages_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
+        self.pages.scan_prefix(prefix.as_bytes()).map(move |kv| {
+            let (k, v) = kv.map_err(|e| sled_err(&self.path, e))?;
+            PageRecord::decode(&v).map_err(|reason| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason,
+            })
+        })
+    }
+
+    /// Whether `url` is stored (cheap: no decode).
+    pub fn contains(&self, url: &str) -> Result<bool, StoreError> {
+        self.pages.contains_key(url.as_bytes()).map_err(|e| sled_err(&self.path, e))
+    }
+
+    /// Starts the single writer thread.
+    pub fn writer(&self) -> Result<StoreWriter, StoreError> {
+        StoreWriter::start(self.clone())
+    }
+
+    /// Writes a batch atomically.
+    fn apply(&self, records: &[PageRecord]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for r in records {
+            batch.insert(r.url.as_bytes(), r.encode());
+        }
+        self.pages.apply_batch(batch).map_err(|e| sled_err(&self.path, e))
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| sled_err(&self.path, e))
+    }
+}
+
+fn sled_err(path: &Path, source: sled::Error) -> StoreError {
+    StoreError::Sled { path: path.to_owned(), source }
+}
+
+fn map_open_error(path: &Path, e: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &e {
+        let msg = io.to_string();
+        if io.kind() == std::io::ErrorKind::WouldBlock || msg.contains("could not acquire lock") {
+            return StoreError::Locked { path: path.to_owned() };
+        }
+    }
+    sled_err(path, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trawl_common::protocol::FetchOutcome;
+
+    pub(crate) fn rec(url: &str) -> PageRecord {
+        PageRecord {
+            url: url.into(),
+            status: Some(200),
+            content_type: Some("text/html".into()),
+            depth: 1,
+            title: Some("T".into()),
+            bytes: 10,
+            fetched_at_ms: 5,
+            elapsed_ms: 2,
+            outlinks: 3,
+            outcome: FetchOutcome::Ok,
+            worker: 1,
+        }
+    }
+
+    #[test]
+    fn writes_are_keyed_by_url_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            let w = s.writer().unwrap();
+            for u in ["http://a/1", "http://a/2", "http://b/1", "http://a/1"] {
+                w.put(rec(u)).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        let s = Store::open_existing(dir.path()).unwrap();
+        assert_eq!(s.page_count(), 3);
+        let a: Vec<_> = s.pages_with_prefix("http://a/").map(|r| r.unwrap().url).collect();
+        assert_eq!(a, ["http://a/1", "http://a/2"]);
+        assert_eq!(s.page("http://b/1").unwrap().unwrap(), rec("http://b/1"));
+    }
+
+    #[test]
+    fn second_open_reports_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _s = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("in use"));
+    }
+
+    #[test]
+    fn missing_store_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Store::open_existing(&dir.path().join("nope")).err().unwrap();
+        assert!(matches!(err, StoreError::Missing { .. }));
+    }
+}

@@ -1,0 +1,24 @@
+//! Worker processes: how they are launched, the handshake, and the threads
+//! that turn their IPC traffic into [`WorkerEvent`]s for the scheduler.
+//!
+//! A worker's death is seen two ways: its IPC channel closes
+//! ([`WorkerEvent::Closed`], delivered after every message it sent before
+//! dying), and its exit status, collected by [`WorkerProcess::reap`].
+
+mod launch;
+mod process;
+
+pub use launch::WorkerLaunch;
+pub use process::{SpawnError, WorkerProcess, spawn};
+
+use trawl_common::ids::WorkerId;
+use trawl_common::protocol::ToCoordinator;
+
+/// What the per-worker reader threads report to the scheduler.
+#[derive(Debug)]
+pub enum WorkerEvent {
+    /// A message from a worker.
+    Message(WorkerId, ToCoordinator),
+    /// The worker's channel closed: it exited or died.
+    Closed(WorkerId),
+}

@@ -1,0 +1,186 @@
+//! One worker process: spawn, one-shot handshake with a timeout, version
+//! and pid check, `Configure`, and the reader thread.
+
+use super::{WorkerEvent, WorkerLaunch};
+use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, SyncSender};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use trawl_common::ids::WorkerId;
+use trawl_common::protocol::{
+    CONNECT_ENV, Hello, PROTOCOL_VERSION, ToCoordinator, ToWorker, WORKER_ID_ENV, WorkerSettings,
+};
+
+/// Why a worker could not be started.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The OS refused (bad program path, resource limits).
+    #[error("spawning {program}: {source}")]
+    Os {
+        /// The program.
+        program: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The worker never said `Hello` in time (it died, or hung).
+    #[error("worker {0} did not complete the handshake within {1:?}")]
+    Handshake(WorkerId, Duration),
+    /// The worker speaks another protocol version (a stale binary).
+    #[error("worker speaks protocol {got}, coordinator {want}")]
+    Version {
+        /// Worker's version.
+        got: u32,
+        /// Ours.
+        want: u32,
+    },
+    /// IPC failed during set-up.
+    #[error("ipc: {0}")]
+    Ipc(String),
+}
+
+/// A running, configured worker.
+pub struct WorkerProcess {
+    /// Its id.
+    pub id: WorkerId,
+    /// Its OS process id.
+    pub pid: u32,
+    child: Child,
+    control: IpcSender<ToWorker>,
+}
+
+impl WorkerProcess {
+    /// Sends a message; an error means the worker is gone (its `Closed`
+    /// event follows).
+    pub fn send(&self, msg: ToWorker) -> bool {
+        self.control.send(msg).is_ok()
+    }
+
+    /// Collects the exit status, waiting at most `grace`, then killing.
+    pub fn reap(mut self, grace: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + grace;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) => return Some(st),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(None) => {
+                    let _ = self.child.kill();
+                    return self.child.wait().ok();
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Kills the process (SIGKILL); its `Closed` event follows.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Starts worker `id`, completes the handshake, configures it, and starts
+/// its reader thread, which forwards to `events`.
+pub fn spawn(
+    launch: &WorkerLaunch,
+    id: WorkerId,
+    settings: &WorkerSettings,
+    events: SyncSender<WorkerEvent>,
+    timeout: Duration,
+) -> Result<WorkerProcess, SpawnError> {
+    let (server, name) =
+        IpcOneShotServer::<ToCoordinator>::new().map_err(|e| SpawnError::Ipc(e.to_string()))?;
+    let mut child = Command::new(&launch.program)
+        .args(&launch.args)
+        .env(CONNECT_ENV, &name)
+        .env(WORKER_ID_ENV, id.0.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|source| SpawnError::Os {
+            program: launch.program.display().to_string(),
+            source,
+        })?;
+    let pid = child.id();
+
+    // accept() blocks forever if the child dies before connecting, so it
+    // runs on its own thread and we wait with a timeout.
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("accept-{id}"))
+        .spawn(move || {
+            let _ = done_tx.send(server.accept());
+        })
+        .map_err(|e| SpawnError::Ipc(e.to_string()))?;
+    let fail = |child: &mut Child, err: SpawnError| {
+        let _ = child.kill();
+        let _ = child.wait();
+        err
+    };
+    let accepted = match done_rx.recv_timeout(timeout) {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return Err(fail(&mut child, SpawnError::Ipc(e.to_string()))),
+        Err(_) => {
+            let err = fail(&mut child, SpawnError::Handshake(id, timeout));
+            // Unblock the accept thread by connecting ourselves.
+            if let Ok(s) = IpcSender::<ToCoordinator>::connect(name) {
+                let _ = s.send(ToCoordinator::Credit(0));
+            }
+            return Err(err);
+        }
+    };
+    let (rx, first) = accepted;
+    let control = match first {
+        ToCoordinator::Hello(Hello { protocol_version, worker_id, pid: hello_pid, control })
+            if worker_id == id && hello_pid == pid =>
+        {
+            if protocol_version != PROTOCOL_VERSION {
+                return Err(fail(
+                    &mut child,
+                    SpawnError::Version { got: protocol_version, want: PROTOCOL_VERSION },
+                ));
+            }
+            control
+        }
+        other => {
+            return Err(fail(
+                &mut child,
+                SpawnError::Ipc(format!("unexpected first message {other:?}")),
+            ));
+        }
+    };
+    if control.send(ToWorker::Configure(settings.clone())).is_err() {
+        return Err(fail(&mut child, SpawnError::Ipc("worker closed during configure".into())));
+    }
+    if let Err(e) = spawn_reader(id, rx, events) {
+        return Err(fail(&mut child, SpawnError::Ipc(e.to_string())));
+    }
+    tracing::debug!(worker_id = %id, pid, "worker started");
+    Ok(WorkerProcess { id, pid, child, control })
+}
+
+fn spawn_reader(
+    id: WorkerId,
+    rx: IpcReceiver<ToCoordinator>,
+    events: SyncSender<WorkerEvent>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new().name(format!("ipc-{id}")).spawn(move || {
+        loop {
+            match rx.recv() {
+                Ok(msg) => {
+                    if events.send(WorkerEvent::Message(id, msg)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(worker_id = %id, error = %e, "worker channel closed");
+                    let _ = events.send(WorkerEvent::Closed(id));
+                    return;
+                }
+            }
+        }
+    })?;
+    Ok(())
+}

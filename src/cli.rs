@@ -1,0 +1,108 @@
+//! The command line (clap derive): the raw stage of configuration. Values
+//! are checked by `RawCrawlConfig::resolve`, which names the bad flag.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// trawl: a fast multi-process web crawler you can query.
+#[derive(Debug, Parser)]
+#[command(name = "trawl", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Crawl from one or more seed URLs into a store.
+    Crawl(CrawlArgs),
+    /// Print pages stored by a crawl.
+    Query(QueryArgs),
+    /// Serve a generated site on 127.0.0.1 and crawl it with several workers.
+    Demo(DemoArgs),
+    /// Internal: a worker process, started by the coordinator.
+    #[command(hide = true)]
+    Worker,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CrawlArgs {
+    /// Start URLs (http or https).
+    #[arg(value_name = "SEED_URL")]
+    pub(crate) seeds: Vec<String>,
+    /// Store directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) tuning: Tuning,
+}
+
+/// Flags shared by `crawl` and `demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Tuning {
+    /// Worker processes.
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<u32>,
+    /// Concurrent requests per worker.
+    #[arg(long, value_name = "N")]
+    pub(crate) concurrency: Option<u32>,
+    /// Stop after storing N pages.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_pages: Option<u64>,
+    /// Do not follow links deeper than N (seeds are depth 0).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_depth: Option<u32>,
+    /// Which links to follow: the seeds' hosts, their domains, or anything.
+    #[arg(long, value_name = "host|domain|any")]
+    pub(crate) scope: Option<String>,
+    /// User-Agent header.
+    #[arg(long, value_name = "STRING")]
+    pub(crate) user_agent: Option<String>,
+    /// Largest body read, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_bytes: Option<u64>,
+    /// Total per-request timeout, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+    /// Connect timeout, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) connect_timeout: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct QueryArgs {
+    /// Store directory of a crawl.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
+    pub(crate) format: OutputFormat,
+    /// Only URLs starting with this prefix.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) url_prefix: Option<String>,
+    /// Only pages with this HTTP status.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) status: Option<u16>,
+    /// At most N rows.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Pages in the generated site.
+    #[arg(long, default_value_t = 3000, value_name = "N")]
+    pub(crate) pages: u32,
+    /// Keep the store in DIR instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) tuning: Tuning,
+}

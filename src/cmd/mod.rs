@@ -1,0 +1,21 @@
+//! One file per subcommand; each turns its arguments into library calls.
+
+mod crawl;
+//mod demo;
+mod query;
+mod report;
+
+use crate::cli::Command;
+use std::process::ExitCode;
+
+pub(crate) fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Crawl(args) => crawl::run(args),
+        Command::Query(args) => query::run(&args),
+        Command::Demo(_args) => unimplemented!(),
+        Command::Worker => {
+            trawl_worker::run()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
