@@ -18,6 +18,10 @@ pub(crate) enum Command {
     Crawl(CrawlArgs),
     /// Print pages stored by a crawl.
     Query(QueryArgs),
+    /// Show a running crawl: workers, queues, rates.
+    Status(RemoteArgs),
+    /// Grow or shrink a running crawl's worker pool.
+    Scale(ScaleArgs),
     /// Serve a generated site on 127.0.0.1 and crawl it with several workers.
     Demo(DemoArgs),
     /// Internal: a worker process, started by the coordinator.
@@ -40,9 +44,24 @@ pub(crate) struct CrawlArgs {
 /// Flags shared by `crawl` and `demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Tuning {
-    /// Worker processes.
+    /// Worker processes: a number, or `auto` to autoscale between 1 and 2 x cores.
+    #[arg(long, value_name = "N|auto")]
+    pub(crate) workers: Option<String>,
+    /// Autoscale the worker pool between MIN and MAX processes.
+    #[arg(long, value_name = "MIN..MAX")]
+    pub(crate) autoscale: Option<String>,
+    /// Replace a worker after it has fetched N pages (bounds its memory).
     #[arg(long, value_name = "N")]
-    pub(crate) workers: Option<u32>,
+    pub(crate) worker_max_pages: Option<u64>,
+    /// Record a URL as poison after N workers crashed holding it.
+    #[arg(long, value_name = "N")]
+    pub(crate) crash_limit: Option<u32>,
+    /// Address of the control/query API.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:0")]
+    pub(crate) api: String,
+    /// Bearer token for the API (required to bind a non-loopback address).
+    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
     /// Concurrent requests per worker.
     #[arg(long, value_name = "N")]
     pub(crate) concurrency: Option<u32>,
@@ -93,6 +112,32 @@ pub(crate) struct QueryArgs {
     /// At most N rows.
     #[arg(long, value_name = "N")]
     pub(crate) limit: Option<usize>,
+    /// Bearer token, if a running crawl's API requires one.
+    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+}
+
+/// Where to find a running crawl.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RemoteArgs {
+    /// Store directory of the running crawl.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// Bearer token, if the crawl's API requires one.
+    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScaleArgs {
+    /// The new number of worker processes.
+    #[arg(value_name = "N")]
+    pub(crate) workers: u32,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }
 
 #[derive(Debug, clap::Args)]

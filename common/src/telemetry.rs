@@ -19,6 +19,7 @@ pub fn init(role: ProcessRole) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(matches!(role, ProcessRole::Coordinator));
     let _ = builder.try_init();
 }

@@ -2,6 +2,7 @@
 //! scheduler (which owns the workers), flush, summarise.
 
 use crate::error::CoordinatorError;
+use crate::api::{API_FILE, ApiServer, ApiState};
 use crate::progress::Progress;
 use crate::scheduler::Scheduler;
 pub use crate::scheduler::WorkerSummary;
@@ -35,6 +36,8 @@ pub struct CrawlSummary {
     pub coordinator_peak_rss: u64,
     /// Store writer batches.
     pub store_batches: u64,
+    /// Stopped by a second signal with leases outstanding.
+    pub interrupted: bool,
 }
 
 impl CrawlSummary {
@@ -60,7 +63,25 @@ pub fn run(
     })?;
     let store = Store::open(&config.store)?;
     let writer = store.writer()?;
-    let result = Scheduler::new(config, launch, &writer).run(observe);
+    let scheduler = Scheduler::new(config, launch, &writer);
+    let api = ApiServer::start(
+        config.api,
+        ApiState {
+            control: scheduler.control(),
+            store: store.clone(),
+            token: config.api_token.clone(),
+            scope: config.scope.clone(),
+        },
+    )
+    .map_err(|e| CoordinatorError::Api(format!("binding {}: {e}", config.api)))?;
+    let api_file = config.store.join(API_FILE);
+    let advert = serde_json::json!({ "addr": api.addr().to_string(), "pid": std::process::id() });
+    if let Err(e) = std::fs::write(&api_file, advert.to_string()) {
+        tracing::warn!(error = %e, "could not write {}", api_file.display());
+    }
+    let result = scheduler.run(observe);
+    api.stop();
+    let _ = std::fs::remove_file(&api_file);
     // Flush what was written even if the crawl failed, then report.
     let writer_stats = writer.finish()?;
     let out = result?;
@@ -75,5 +96,6 @@ pub fn run(
         worker_cpu_secs: process::children_cpu_seconds().unwrap_or(0.0) - children0,
         coordinator_peak_rss: process::peak_rss_bytes(),
         store_batches: writer_stats.batches,
+        interrupted: out.interrupted,
     })
 }

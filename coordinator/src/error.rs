@@ -14,6 +14,9 @@ pub enum CoordinatorError {
     /// No worker process could be started at all.
     #[error("could not start worker processes: {0}")]
     Spawn(String),
+    /// The API could not be served.
+    #[error("api: {0}")]
+    Api(String),
     /// Every worker died and none could be respawned.
     #[error("all workers are gone: {0}")]
     WorkersLost(String),

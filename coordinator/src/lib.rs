@@ -12,9 +12,14 @@
 //!   threads, exit status.
 //! - [`store`]: the only sled user: typed page records, a batching writer.
 //! - [`query`]: filters and output formats over stored pages.
+//! - [`control`]: requests from outside the crawl (API, signals) and the
+//!   status report.
+//! - [`api`]: the HTTP API on 127.0.0.1: status, scale, seeds, live queries.
 //! - [`progress`]: live counters published by the scheduler.
 //! - [`error`]: errors that stop a crawl.
 
+pub mod api;
+pub mod control;
 mod crawl;
 pub mod error;
 pub mod frontier;

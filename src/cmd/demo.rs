@@ -23,7 +23,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut tuning = args.tuning;
-    tuning.workers = tuning.workers.or(Some(DEMO_WORKERS));
+    tuning.workers = tuning.workers.or(Some(DEMO_WORKERS.to_string()));
     let raw = crawl::raw_config(vec![server.base_url()], Some(store.clone()), tuning);
     let config = match raw.resolve() {
         Ok(c) => c,

@@ -3,6 +3,7 @@
 mod crawl;
 //mod demo;
 mod query;
+mod remote;
 mod report;
 
 use crate::cli::Command;
@@ -12,6 +13,8 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Crawl(args) => crawl::run(args),
         Command::Query(args) => query::run(&args),
+        Command::Status(args) => remote::status(&args),
+        Command::Scale(args) => remote::scale(&args),
         Command::Demo(_args) => unimplemented!(),
         Command::Worker => {
             trawl_worker::run()?;

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 /// Default number of worker processes.
 pub const DEFAULT_WORKERS: u32 = 2;
+/// Default crashes before a URL is recorded as poison.
+pub const DEFAULT_CRASH_LIMIT: u32 = 3;
 /// Default per-worker concurrent requests.
 pub const DEFAULT_CONCURRENCY: u32 = 16;
 
@@ -27,8 +29,18 @@ pub struct RawCrawlConfig {
     pub seeds: Vec<String>,
     /// Store directory.
     pub store: Option<PathBuf>,
-    /// Worker processes.
-    pub workers: Option<u32>,
+    /// Worker processes: a number, or `auto` (autoscale 1..=2 x cores).
+    pub workers: Option<String>,
+    /// Autoscale the pool between `MIN..MAX` workers.
+    pub autoscale: Option<String>,
+    /// Recycle a worker after it has fetched this many pages.
+    pub worker_max_pages: Option<u64>,
+    /// Crashed workers a URL may be held by before it is recorded as poison.
+    pub crash_limit: Option<u32>,
+    /// Address of the control/query API (default 127.0.0.1:0).
+    pub api: Option<String>,
+    /// Bearer token the API requires; mandatory for a non-loopback address.
+    pub api_token: Option<String>,
     /// Concurrent requests per worker.
     pub concurrency: Option<u32>,
     /// Stop after this many stored pages.
@@ -54,8 +66,18 @@ pub struct CrawlConfig {
     pub seeds: Vec<Url>,
     /// Store directory (created if missing).
     pub store: PathBuf,
-    /// Worker processes (>= 1).
+    /// Initial worker processes (>= 1).
     pub workers: u32,
+    /// Autoscale bounds, if enabled.
+    pub autoscale: Option<(u32, u32)>,
+    /// Recycle workers after this many pages.
+    pub worker_max_pages: Option<u64>,
+    /// Crashes before a URL is poison (>= 1).
+    pub crash_limit: u32,
+    /// Control/query API address.
+    pub api: std::net::SocketAddr,
+    /// API bearer token.
+    pub api_token: Option<String>,
     /// Concurrent requests per worker (>= 1).
     pub concurrency: u32,
     /// Page limit.
@@ -95,6 +117,11 @@ fn secs(field: &str, v: f64, errs: &mut Vec<ConfigError>) -> Option<Duration> {
     }
 }
 
+fn parse_range(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once("..")?;
+    Some((a.trim().parse().ok()?, b.trim().trim_start_matches('=').parse().ok()?))
+}
+
 impl RawCrawlConfig {
     /// Validates and converts. Errors name the flag (`--workers`, `seed`).
     pub fn resolve(self) -> Result<CrawlConfig, ConfigErrors> {
@@ -113,10 +140,60 @@ impl RawCrawlConfig {
         if store.as_os_str().is_empty() {
             errs.push(ConfigError::new("--store", "a store directory is required"));
         }
-        let workers = self.workers.unwrap_or(DEFAULT_WORKERS);
-        if workers == 0 || workers > 256 {
-            errs.push(ConfigError::new("--workers", format!("must be 1..=256, got {workers}")));
+        let cores = std::thread::available_parallelism().map_or(2, |n| u32::try_from(n.get()).unwrap_or(2));
+        let mut autoscale = None;
+        let workers = match self.workers.as_deref().map(str::trim) {
+            None => DEFAULT_WORKERS,
+            Some("auto") => {
+                autoscale = Some((1, (2 * cores).max(2)));
+                1
+            }
+            Some(n) => match n.parse::<u32>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    errs.push(ConfigError::new(
+                        "--workers",
+                        format!("must be a number 1..=256 or `auto`, got {n:?}"),
+                    ));
+                    1
+                }
+            },
+        };
+        if let Some(spec) = self.autoscale.as_deref() {
+            match parse_range(spec) {
+                Some((lo, hi)) if lo >= 1 && lo <= hi && hi <= 256 => autoscale = Some((lo, hi)),
+                _ => errs.push(ConfigError::new(
+                    "--autoscale",
+                    format!("expected MIN..MAX with 1 <= MIN <= MAX <= 256, got {spec:?}"),
+                )),
+            }
         }
+        let workers = match autoscale {
+            Some((lo, hi)) if self.workers.is_none() => lo.max(workers.min(hi)),
+            _ => workers,
+        };
+        let crash_limit = self.crash_limit.unwrap_or(DEFAULT_CRASH_LIMIT);
+        if crash_limit == 0 {
+            errs.push(ConfigError::new("--crash-limit", "must be at least 1"));
+        }
+        if self.worker_max_pages == Some(0) {
+            errs.push(ConfigError::new("--worker-max-pages", "must be at least 1"));
+        }
+        let api = match self.api.as_deref().unwrap_or("127.0.0.1:0").parse::<std::net::SocketAddr>() {
+            Ok(a) => {
+                if !a.ip().is_loopback() && self.api_token.as_deref().is_none_or(str::is_empty) {
+                    errs.push(ConfigError::new(
+                        "--api",
+                        format!("binding {a} (not loopback) requires --api-token"),
+                    ));
+                }
+                a
+            }
+            Err(e) => {
+                errs.push(ConfigError::new("--api", format!("not an address (IP:PORT): {e}")));
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+            }
+        };
         let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency == 0 || concurrency > 4096 {
             errs.push(ConfigError::new(
@@ -169,6 +246,11 @@ impl RawCrawlConfig {
             seeds,
             store,
             workers,
+            autoscale,
+            worker_max_pages: self.worker_max_pages,
+            crash_limit,
+            api,
+            api_token: self.api_token,
             concurrency,
             max_pages: self.max_pages,
             max_depth: self.max_depth,
@@ -201,7 +283,7 @@ mod tests {
     #[test]
     fn every_bad_field_is_named() {
         let mut r = raw(&["ftp://x/"]);
-        r.workers = Some(0);
+        r.workers = Some("0".into());
         r.concurrency = Some(0);
         r.scope = Some("planet".into());
         r.store = None;
@@ -209,6 +291,31 @@ mod tests {
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["seed", "--store", "--workers", "--concurrency", "--scope"]);
         assert!(errs.to_string().contains("unsupported scheme"));
+    }
+
+    #[test]
+    fn workers_auto_and_autoscale() {
+        let mut r = raw(&["http://h/"]);
+        r.workers = Some("auto".into());
+        let c = r.resolve().unwrap();
+        assert_eq!(c.workers, 1);
+        assert!(c.autoscale.is_some_and(|(lo, hi)| lo == 1 && hi >= 2));
+        let mut r = raw(&["http://h/"]);
+        r.autoscale = Some("2..6".into());
+        let c = r.resolve().unwrap();
+        assert_eq!((c.workers, c.autoscale), (2, Some((2, 6))));
+        let mut r = raw(&["http://h/"]);
+        r.autoscale = Some("5..2".into());
+        assert_eq!(r.resolve().unwrap_err().0[0].field, "--autoscale");
+    }
+
+    #[test]
+    fn api_off_loopback_needs_a_token() {
+        let mut r = raw(&["http://h/"]);
+        r.api = Some("0.0.0.0:8080".into());
+        assert_eq!(r.clone().resolve().unwrap_err().0[0].field, "--api");
+        r.api_token = Some("s3cret".into());
+        assert!(r.resolve().is_ok());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::{WorkerEvent, WorkerLaunch};
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, SyncSender};
 use std::time::{Duration, Instant};
@@ -83,11 +84,11 @@ impl WorkerProcess {
 
 /// Starts worker `id`, completes the handshake, configures it, and starts
 /// its reader thread, which forwards to `events`.
-pub fn spawn(
+pub fn spawn<E: From<WorkerEvent> + Send + 'static>(
     launch: &WorkerLaunch,
     id: WorkerId,
     settings: &WorkerSettings,
-    events: SyncSender<WorkerEvent>,
+    events: SyncSender<E>,
     timeout: Duration,
 ) -> Result<WorkerProcess, SpawnError> {
     let (server, name) =
@@ -98,6 +99,9 @@ pub fn spawn(
         .env(WORKER_ID_ENV, id.0.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        // Own process group: a terminal's Ctrl-C reaches only the
+        // coordinator, which then drains its workers in order.
+        .process_group(0)
         .spawn()
         .map_err(|source| SpawnError::Os {
             program: launch.program.display().to_string(),
@@ -161,22 +165,22 @@ pub fn spawn(
     Ok(WorkerProcess { id, pid, child, control })
 }
 
-fn spawn_reader(
+fn spawn_reader<E: From<WorkerEvent> + Send + 'static>(
     id: WorkerId,
     rx: IpcReceiver<ToCoordinator>,
-    events: SyncSender<WorkerEvent>,
+    events: SyncSender<E>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new().name(format!("ipc-{id}")).spawn(move || {
         loop {
             match rx.recv() {
                 Ok(msg) => {
-                    if events.send(WorkerEvent::Message(id, msg)).is_err() {
+                    if events.send(WorkerEvent::Message(id, msg).into()).is_err() {
                         return;
                     }
                 }
                 Err(e) => {
                     tracing::debug!(worker_id = %id, error = %e, "worker channel closed");
-                    let _ = events.send(WorkerEvent::Closed(id));
+                    let _ = events.send(WorkerEvent::Closed(id).into());
                     return;
                 }
             }

@@ -1,0 +1,152 @@
+//! The API's routes. Errors are a status code plus a plain-text message.
+
+use super::ApiState;
+use crate::control::ControlRequest;
+use crate::query::{self, Format, QueryOptions};
+use crate::scheduler::Event;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use trawl_common::url::parse_crawl_url;
+
+/// How long a request waits for the scheduler.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+type ApiResult = Result<Response, (StatusCode, String)>;
+
+pub(crate) fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/workers", post(scale))
+        .route("/api/seeds", post(seeds))
+        .route("/api/pages", get(pages))
+        .with_state(state)
+}
+
+fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
+    let Some(token) = &state.token else { return Ok(()) };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if given == Some(token.as_str()) {
+        Ok(())
+    } else {
+        Err((StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()))
+    }
+}
+
+/// Sends a request to the scheduler and waits for its reply.
+async fn ask<T>(
+    state: &ApiState,
+    make: impl FnOnce(oneshot::Sender<T>) -> ControlRequest,
+) -> Result<T, (StatusCode, String)> {
+    let (tx, rx) = oneshot::channel();
+    let ev = Event::Control(make(tx));
+    let control = state.control.clone();
+    let unavailable = || (StatusCode::SERVICE_UNAVAILABLE, "the crawl is finishing".to_owned());
+    tokio::task::spawn_blocking(move || control.send(ev))
+        .await
+        .map_err(|_| unavailable())?
+        .map_err(|_| unavailable())?;
+    match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
+        Ok(Ok(v)) => Ok(v),
+        _ => Err(unavailable()),
+    }
+}
+
+async fn status(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult {
+    authorize(&state, &headers)?;
+    let report = ask(&state, ControlRequest::Status).await?;
+    Ok(Json(report).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScaleBody {
+    workers: u32,
+}
+
+async fn scale(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Json<ScaleBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    authorize(&state, &headers)?;
+    let Json(body) = body.map_err(|e| (StatusCode::BAD_REQUEST, e.body_text()))?;
+    let workers = body.workers;
+    match ask(&state, |reply| ControlRequest::Scale { workers, reply }).await? {
+        Ok(n) => Ok(Json(serde_json::json!({ "target_workers": n })).into_response()),
+        Err(msg) => Err((StatusCode::BAD_REQUEST, msg)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedsBody {
+    urls: Vec<String>,
+}
+
+async fn seeds(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Json<SeedsBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    authorize(&state, &headers)?;
+    let Json(body) = body.map_err(|e| (StatusCode::BAD_REQUEST, e.body_text()))?;
+    let mut urls = Vec::with_capacity(body.urls.len());
+    for u in &body.urls {
+        let url = parse_crawl_url(u).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+        if !state.scope.allows(&url) {
+            return Err((StatusCode::BAD_REQUEST, format!("{url} is outside the crawl's scope")));
+        }
+        urls.push(url.to_string());
+    }
+    let added = ask(&state, |reply| ControlRequest::Seeds { urls, reply }).await?;
+    Ok(Json(serde_json::json!({ "added": added })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PagesParams {
+    url_prefix: Option<String>,
+    status: Option<u16>,
+    limit: Option<usize>,
+    format: Option<String>,
+}
+
+async fn pages(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    params: Result<Query<PagesParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    authorize(&state, &headers)?;
+    let Query(p) = params.map_err(|e| (StatusCode::BAD_REQUEST, e.body_text()))?;
+    let (format, content_type) = match p.format.as_deref().unwrap_or("jsonl") {
+        "jsonl" => (Format::Jsonl, "application/x-ndjson"),
+        "csv" => (Format::Csv, "text/csv; charset=utf-8"),
+        "table" => (Format::Table, "text/plain; charset=utf-8"),
+        other => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("format must be jsonl, csv or table, got {other:?}"),
+            ));
+        }
+    };
+    let opts = QueryOptions { url_prefix: p.url_prefix, status: p.status, limit: p.limit, format };
+    let store = state.store.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        query::run(&store, &opts, &mut out).map(|_| out)
+    })
+    .await
+    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}

@@ -1,0 +1,90 @@
+//! The control plane: requests that reach the scheduler from outside the
+//! crawl (the HTTP API, signals), and the status report it answers with.
+//!
+//! Requests travel on the scheduler's own event channel, so the scheduler
+//! stays the single owner of crawl state; replies come back on a oneshot.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// A request to the running scheduler.
+#[derive(Debug)]
+pub enum ControlRequest {
+    /// Report the crawl's state.
+    Status(oneshot::Sender<StatusReport>),
+    /// Set the worker pool size. Extra workers are drained (they finish or
+    /// return their leases) before they exit.
+    Scale {
+        /// The new pool size (1..=256).
+        workers: u32,
+        /// The pool size now targeted.
+        reply: oneshot::Sender<Result<u32, String>>,
+    },
+    /// Add seed URLs to the running crawl (already normalized and checked).
+    Seeds {
+        /// URLs at depth 0.
+        urls: Vec<String>,
+        /// How many were new.
+        reply: oneshot::Sender<usize>,
+    },
+    /// SIGINT/SIGTERM: the first stops handing out work and drains; the
+    /// second stops at once (leases are left for a resume).
+    Stop {
+        /// True for a second signal.
+        immediate: bool,
+    },
+}
+
+/// One worker in a status report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStatus {
+    /// Worker id.
+    pub id: u32,
+    /// OS process id.
+    pub pid: u32,
+    /// Pages it reported.
+    pub pages: u64,
+    /// Its pages per second over its lifetime.
+    pub pages_per_sec: f64,
+    /// Last reported resident set size, bytes.
+    pub rss_bytes: u64,
+    /// Leases it holds.
+    pub in_flight: u32,
+    /// `running` or `draining`.
+    pub state: String,
+    /// Seconds since it started.
+    pub uptime_secs: f64,
+}
+
+/// The crawl's state, as `trawl status` and `GET /api/status` show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Coordinator pid.
+    pub pid: u32,
+    /// `running`, `draining` or `stopping`.
+    pub state: String,
+    /// Pages stored.
+    pub pages: u64,
+    /// Average pages per second since the start.
+    pub pages_per_sec: f64,
+    /// URLs queued.
+    pub queued: u64,
+    /// Leases in flight.
+    pub in_flight: u64,
+    /// URLs discovered.
+    pub discovered: u64,
+    /// Target pool size.
+    pub target_workers: u32,
+    /// Workers respawned after dying.
+    pub restarts: u32,
+    /// Workers killed for missing heartbeats.
+    pub hung_kills: u32,
+    /// URLs recorded as poison.
+    pub poison: u64,
+    /// Seconds since the crawl started.
+    pub elapsed_secs: f64,
+    /// Per-worker detail.
+    pub workers: Vec<WorkerStatus>,
+    /// Pages per outcome kind.
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+}
