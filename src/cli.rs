@@ -34,9 +34,13 @@ pub(crate) struct CrawlArgs {
     /// Start URLs (http or https).
     #[arg(value_name = "SEED_URL")]
     pub(crate) seeds: Vec<String>,
-    /// Store directory (created if missing).
+    /// Store directory (created if missing). Rerunning on the same store
+    /// resumes: stored pages are not fetched again.
     #[arg(long, value_name = "DIR")]
     pub(crate) store: Option<PathBuf>,
+    /// TOML config file with any of these options; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) tuning: Tuning,
 }
@@ -56,9 +60,25 @@ pub(crate) struct Tuning {
     /// Record a URL as poison after N workers crashed holding it.
     #[arg(long, value_name = "N")]
     pub(crate) crash_limit: Option<u32>,
-    /// Address of the control/query API.
-    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:0")]
-    pub(crate) api: String,
+    /// Address of the control/query API [default: 127.0.0.1:0].
+    #[arg(long, value_name = "IP:PORT")]
+    pub(crate) api: Option<String>,
+    /// Minimum seconds between two requests to one host
+    /// [default: 0.25 for public hosts, 0 for loopback].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) delay: Option<f64>,
+    /// Most concurrent requests to one host [default: 1 for public hosts, unlimited for loopback].
+    #[arg(long, value_name = "N")]
+    pub(crate) per_host: Option<u32>,
+    /// Do not fetch or obey robots.txt.
+    #[arg(long)]
+    pub(crate) ignore_robots: bool,
+    /// Only follow URLs matching this regex (repeatable: any may match).
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) allow: Vec<String>,
+    /// Never follow URLs matching this regex (repeatable).
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) deny: Vec<String>,
     /// Bearer token for the API (required to bind a non-loopback address).
     #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
     pub(crate) api_token: Option<String>,

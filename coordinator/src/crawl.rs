@@ -1,8 +1,8 @@
 //! One crawl, start to finish: open the store, start the writer, run the
 //! scheduler (which owns the workers), flush, summarise.
 
-use crate::error::CoordinatorError;
 use crate::api::{API_FILE, ApiServer, ApiState};
+use crate::error::CoordinatorError;
 use crate::progress::Progress;
 use crate::scheduler::Scheduler;
 pub use crate::scheduler::WorkerSummary;
@@ -38,6 +38,12 @@ pub struct CrawlSummary {
     pub store_batches: u64,
     /// Stopped by a second signal with leases outstanding.
     pub interrupted: bool,
+    /// Pages already stored when this run started (resume).
+    pub resumed_pages: u64,
+    /// URLs restored from the persistent queue (resume).
+    pub resumed_queue: u64,
+    /// URLs still queued at the end; a rerun on the same store continues.
+    pub left: u64,
 }
 
 impl CrawlSummary {
@@ -63,14 +69,16 @@ pub fn run(
     })?;
     let store = Store::open(&config.store)?;
     let writer = store.writer()?;
-    let scheduler = Scheduler::new(config, launch, &writer);
+    let scheduler = Scheduler::new(config, launch, &store, &writer)?;
     let api = ApiServer::start(
         config.api,
         ApiState {
             control: scheduler.control(),
             store: store.clone(),
             token: config.api_token.clone(),
-            scope: config.scope.clone(),
+            scope: std::sync::Arc::new(
+                config.scope.matcher().map_err(|e| CoordinatorError::Api(e.to_string()))?,
+            ),
         },
     )
     .map_err(|e| CoordinatorError::Api(format!("binding {}: {e}", config.api)))?;
@@ -97,5 +105,8 @@ pub fn run(
         coordinator_peak_rss: process::peak_rss_bytes(),
         store_batches: writer_stats.batches,
         interrupted: out.interrupted,
+        resumed_pages: out.resumed_pages,
+        resumed_queue: out.resumed_queue,
+        left: out.left,
     })
 }

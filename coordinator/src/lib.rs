@@ -5,7 +5,10 @@
 //! # Layout
 //! - [`crawl`]: `run(config, launch, observer)`: wires everything together
 //!   and returns a [`CrawlSummary`].
-//! - [`frontier`]: sync core: deduplication and the breadth-first queue.
+//! - [`frontier`]: sync core: seen-set, per-host breadth-first queues,
+//!   which host may go next.
+//! - [`politeness`]: sync core: per-host delay and concurrency, robots.txt,
+//!   429/503 back-off.
 //! - [`scheduler`]: the single-owner event loop: credits -> leases, reports
 //!   -> frontier and store, worker death -> re-queue.
 //! - [`supervisor`]: worker processes: launch, handshake, IPC reader
@@ -23,6 +26,7 @@ pub mod control;
 mod crawl;
 pub mod error;
 pub mod frontier;
+pub mod politeness;
 pub mod progress;
 pub mod query;
 mod scheduler;

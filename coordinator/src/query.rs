@@ -212,7 +212,12 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let w = s.writer().unwrap();
         for r in records {
-            w.put(r.clone()).unwrap();
+            w.send(crate::store::StoreOp::Page {
+                record: r.clone(),
+                done: None,
+                enqueue: Vec::new(),
+            })
+            .unwrap();
         }
         w.finish().unwrap();
         (dir, s)

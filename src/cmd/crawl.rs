@@ -11,8 +11,12 @@ use trawl_coordinator::WorkerLaunch;
 const USAGE: u8 = 2;
 
 pub(crate) fn run(args: CrawlArgs) -> anyhow::Result<ExitCode> {
-    let raw = raw_config(args.seeds, args.store, args.tuning);
-    let config = match raw.resolve() {
+    let flags = raw_config(args.seeds, args.store, args.tuning);
+    let raw = match &args.config {
+        Some(path) => RawCrawlConfig::from_file(path).map(|file| file.merged_with(flags)),
+        None => Ok(flags),
+    };
+    let config = match raw.and_then(RawCrawlConfig::resolve) {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors.0 {
@@ -38,8 +42,13 @@ pub(crate) fn raw_config(
         autoscale: t.autoscale,
         worker_max_pages: t.worker_max_pages,
         crash_limit: t.crash_limit,
-        api: Some(t.api),
+        api: t.api,
         api_token: t.api_token,
+        delay_secs: t.delay,
+        per_host: t.per_host,
+        ignore_robots: t.ignore_robots.then_some(true),
+        allow: t.allow,
+        deny: t.deny,
         concurrency: t.concurrency,
         max_pages: t.max_pages,
         max_depth: t.max_depth,

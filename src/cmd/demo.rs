@@ -13,7 +13,8 @@ use trawl_site::{SiteServer, SiteSpec};
 const DEMO_WORKERS: u32 = 4;
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let server = SiteServer::start(SiteSpec::with_pages(args.pages)).context("starting the demo site")?;
+    let server =
+        SiteServer::start(SiteSpec::with_pages(args.pages)).context("starting the demo site")?;
     let tmp;
     let store = match args.store {
         Some(dir) => dir,

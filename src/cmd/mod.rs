@@ -1,7 +1,7 @@
 //! One file per subcommand; each turns its arguments into library calls.
 
 mod crawl;
-//mod demo;
+mod demo;
 mod query;
 mod remote;
 mod report;
@@ -15,7 +15,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Query(args) => query::run(&args),
         Command::Status(args) => remote::status(&args),
         Command::Scale(args) => remote::scale(&args),
-        Command::Demo(_args) => unimplemented!(),
+        Command::Demo(args) => demo::run(args),
         Command::Worker => {
             trawl_worker::run()?;
             Ok(ExitCode::SUCCESS)

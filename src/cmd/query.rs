@@ -1,10 +1,10 @@
 //! `trawl query`: print stored pages.
 
+use super::remote::Remote;
 use crate::cli::{OutputFormat, QueryArgs};
 use anyhow::Context as _;
 use std::process::ExitCode;
 use trawl_coordinator::query::{self, Format, QueryOptions};
-use super::remote::Remote;
 use trawl_coordinator::store::{Store, StoreError};
 
 pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {

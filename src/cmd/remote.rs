@@ -96,7 +96,11 @@ pub(crate) fn status(args: &RemoteArgs) -> anyhow::Result<ExitCode> {
         s.hung_kills,
         s.poison
     )?;
-    writeln!(out, "  {:<5} {:>8} {:>8} {:>8} {:>10} {:>9}  state", "id", "pid", "pages", "pages/s", "RSS", "in flight")?;
+    writeln!(
+        out,
+        "  {:<5} {:>8} {:>8} {:>8} {:>10} {:>9}  state",
+        "id", "pid", "pages", "pages/s", "RSS", "in flight"
+    )?;
     for w in &s.workers {
         writeln!(
             out,

@@ -69,6 +69,20 @@ pub(crate) fn print_summary(s: &CrawlSummary, config: &CrawlConfig) -> std::io::
         if outcomes.is_empty() { "none".into() } else { outcomes.join(", ") }
     )?;
     writeln!(out, "  discovered {} URLs in scope; worker restarts: {}", s.discovered, s.restarts)?;
+    if s.resumed_pages > 0 || s.resumed_queue > 0 {
+        writeln!(
+            out,
+            "  resumed: {} pages were already stored, {} URLs were still queued",
+            s.resumed_pages, s.resumed_queue
+        )?;
+    }
+    if s.left > 0 {
+        writeln!(
+            out,
+            "  stopped with {} URLs still queued: rerun the same command to continue",
+            s.left
+        )?;
+    }
     let per_page_ms = |secs: f64| if s.pages > 0 { secs * 1000.0 / s.pages as f64 } else { 0.0 };
     writeln!(
         out,

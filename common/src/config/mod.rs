@@ -23,13 +23,14 @@ pub const DEFAULT_CONCURRENCY: u32 = 16;
 
 /// The crawl settings as given, unvalidated.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawCrawlConfig {
     /// Start URLs.
     pub seeds: Vec<String>,
     /// Store directory.
     pub store: Option<PathBuf>,
     /// Worker processes: a number, or `auto` (autoscale 1..=2 x cores).
+    #[serde(default, deserialize_with = "number_or_string")]
     pub workers: Option<String>,
     /// Autoscale the pool between `MIN..MAX` workers.
     pub autoscale: Option<String>,
@@ -57,6 +58,111 @@ pub struct RawCrawlConfig {
     pub timeout_secs: Option<f64>,
     /// Connect timeout in seconds.
     pub connect_timeout_secs: Option<f64>,
+    /// Minimum seconds between two requests to one host.
+    pub delay_secs: Option<f64>,
+    /// Most concurrent requests to one host.
+    pub per_host: Option<u32>,
+    /// Do not fetch or obey robots.txt.
+    pub ignore_robots: Option<bool>,
+    /// Only follow URLs matching one of these regexes.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Never follow URLs matching any of these regexes.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        N(u64),
+        S(String),
+    }
+    Ok(Option::<V>::deserialize(d)?.map(|v| match v {
+        V::N(n) => n.to_string(),
+        V::S(s) => s,
+    }))
+}
+
+/// Supported config file format version.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// The config file: a version plus the crawl settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    version: Option<u32>,
+    #[serde(flatten)]
+    crawl: RawCrawlConfig,
+}
+
+impl RawCrawlConfig {
+    /// Reads a TOML config file. Unknown keys and bad types are errors
+    /// that name the key.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigErrors> {
+        let field = "--config";
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError::new(field, format!("{}: {e}", path.display()))])
+        })?;
+        Self::from_toml(&text).map_err(|mut errs| {
+            for e in &mut errs.0 {
+                e.message = format!("{}: {}", path.display(), e.message);
+            }
+            errs
+        })
+    }
+
+    /// Parses TOML config text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigErrors> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| {
+            let key = e.message().split('`').nth(1).unwrap_or("config").to_owned();
+            ConfigErrors(vec![ConfigError::new(key, e.to_string().trim().replace('\n', " "))])
+        })?;
+        if let Some(v) = file.version
+            && v != CONFIG_VERSION
+        {
+            return Err(ConfigErrors(vec![ConfigError::new(
+                "version",
+                format!("unsupported config version {v} (this trawl reads {CONFIG_VERSION})"),
+            )]));
+        }
+        Ok(file.crawl)
+    }
+
+    /// `self` overridden by every value set in `over` (flags over file).
+    #[must_use]
+    pub fn merged_with(self, over: RawCrawlConfig) -> RawCrawlConfig {
+        fn pick<T>(base: Option<T>, over: Option<T>) -> Option<T> {
+            over.or(base)
+        }
+        fn list(base: Vec<String>, over: Vec<String>) -> Vec<String> {
+            if over.is_empty() { base } else { over }
+        }
+        RawCrawlConfig {
+            seeds: list(self.seeds, over.seeds),
+            store: pick(self.store, over.store),
+            workers: pick(self.workers, over.workers),
+            autoscale: pick(self.autoscale, over.autoscale),
+            worker_max_pages: pick(self.worker_max_pages, over.worker_max_pages),
+            crash_limit: pick(self.crash_limit, over.crash_limit),
+            api: pick(self.api, over.api),
+            api_token: pick(self.api_token, over.api_token),
+            concurrency: pick(self.concurrency, over.concurrency),
+            max_pages: pick(self.max_pages, over.max_pages),
+            max_depth: pick(self.max_depth, over.max_depth),
+            scope: pick(self.scope, over.scope),
+            user_agent: pick(self.user_agent, over.user_agent),
+            max_bytes: pick(self.max_bytes, over.max_bytes),
+            timeout_secs: pick(self.timeout_secs, over.timeout_secs),
+            connect_timeout_secs: pick(self.connect_timeout_secs, over.connect_timeout_secs),
+            delay_secs: pick(self.delay_secs, over.delay_secs),
+            per_host: pick(self.per_host, over.per_host),
+            ignore_robots: pick(self.ignore_robots, over.ignore_robots),
+            allow: list(self.allow, over.allow),
+            deny: list(self.deny, over.deny),
+        }
+    }
 }
 
 /// The resolved, validated crawl configuration.
@@ -88,6 +194,12 @@ pub struct CrawlConfig {
     pub scope: Scope,
     /// Fetch settings sent to every worker.
     pub fetch: FetchSettings,
+    /// `--delay`, if set (else per-host defaults apply).
+    pub delay: Option<Duration>,
+    /// `--per-host`, if set (else per-host defaults apply).
+    pub per_host: Option<u32>,
+    /// Fetch and obey robots.txt.
+    pub robots: bool,
 }
 
 /// Every problem found while resolving, one per field.
@@ -140,7 +252,8 @@ impl RawCrawlConfig {
         if store.as_os_str().is_empty() {
             errs.push(ConfigError::new("--store", "a store directory is required"));
         }
-        let cores = std::thread::available_parallelism().map_or(2, |n| u32::try_from(n.get()).unwrap_or(2));
+        let cores =
+            std::thread::available_parallelism().map_or(2, |n| u32::try_from(n.get()).unwrap_or(2));
         let mut autoscale = None;
         let workers = match self.workers.as_deref().map(str::trim) {
             None => DEFAULT_WORKERS,
@@ -179,7 +292,8 @@ impl RawCrawlConfig {
         if self.worker_max_pages == Some(0) {
             errs.push(ConfigError::new("--worker-max-pages", "must be at least 1"));
         }
-        let api = match self.api.as_deref().unwrap_or("127.0.0.1:0").parse::<std::net::SocketAddr>() {
+        let api = match self.api.as_deref().unwrap_or("127.0.0.1:0").parse::<std::net::SocketAddr>()
+        {
             Ok(a) => {
                 if !a.ip().is_loopback() && self.api_token.as_deref().is_none_or(str::is_empty) {
                     errs.push(ConfigError::new(
@@ -238,10 +352,25 @@ impl RawCrawlConfig {
         {
             fetch.connect_timeout = t;
         }
+        let delay = self.delay_secs.and_then(|v| {
+            if v == 0.0 { Some(Duration::ZERO) } else { secs("--delay", v, &mut errs) }
+        });
+        if self.per_host == Some(0) {
+            errs.push(ConfigError::new("--per-host", "must be at least 1"));
+        }
+        for (field, pats) in [("--allow", &self.allow), ("--deny", &self.deny)] {
+            for p in pats {
+                if let Err(e) = regex::Regex::new(p) {
+                    errs.push(ConfigError::new(field, format!("bad regex {p:?}: {e}")));
+                }
+            }
+        }
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
-        let scope = Scope::new(kind, &seeds);
+        let mut scope = Scope::new(kind, &seeds);
+        scope.allow = self.allow;
+        scope.deny = self.deny;
         Ok(CrawlConfig {
             seeds,
             store,
@@ -256,6 +385,9 @@ impl RawCrawlConfig {
             max_depth: self.max_depth,
             scope,
             fetch,
+            delay,
+            per_host: self.per_host,
+            robots: !self.ignore_robots.unwrap_or(false),
         })
     }
 }
@@ -316,6 +448,37 @@ mod tests {
         assert_eq!(r.clone().resolve().unwrap_err().0[0].field, "--api");
         r.api_token = Some("s3cret".into());
         assert!(r.resolve().is_ok());
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let file = RawCrawlConfig::from_toml(
+            "version = 1\nseeds = [\"http://a/\"]\nstore = \"/tmp/s\"\nworkers = 3\ndelay_secs = 0.5\nallow = [\"^http://a/\"]\n",
+        )
+        .unwrap();
+        let flags = RawCrawlConfig { workers: Some("5".into()), ..Default::default() };
+        let c = file.merged_with(flags).resolve().unwrap();
+        assert_eq!(c.workers, 5);
+        assert_eq!(c.delay, Some(Duration::from_millis(500)));
+        assert_eq!(c.scope.allow, vec!["^http://a/".to_owned()]);
+        assert!(c.robots);
+    }
+
+    #[test]
+    fn file_errors_name_the_key() {
+        let e = RawCrawlConfig::from_toml("seeds = []\nwokers = 2\n").unwrap_err();
+        assert_eq!(e.0[0].field, "wokers", "{e}");
+        let e = RawCrawlConfig::from_toml("workers = true\n").unwrap_err();
+        assert!(e.to_string().contains("workers"), "{e}");
+        let e = RawCrawlConfig::from_toml("version = 9\n").unwrap_err();
+        assert_eq!(e.0[0].field, "version");
+    }
+
+    #[test]
+    fn bad_regex_is_named() {
+        let mut r = raw(&["http://h/"]);
+        r.deny = vec!["(".into()];
+        assert_eq!(r.resolve().unwrap_err().0[0].field, "--deny");
     }
 
     #[test]

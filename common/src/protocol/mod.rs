@@ -27,13 +27,22 @@ use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
 
 /// Environment variable that carries the worker id to a worker.
 pub const WORKER_ID_ENV: &str = "TRAWL_WORKER_ID";
+
+/// What a lease asks the worker to fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LeaseKind {
+    /// A page: fetch, parse if HTML, report links.
+    Page,
+    /// A host's robots.txt: follow up to 5 redirects, report the text.
+    Robots,
+}
 
 /// One URL handed to one worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +53,8 @@ pub struct Lease {
     pub url: String,
     /// Link distance from the nearest seed.
     pub depth: u32,
+    /// Page or robots.txt.
+    pub kind: LeaseKind,
 }
 
 /// Messages from the coordinator to a worker.
@@ -122,6 +133,7 @@ mod tests {
             title: Some("t".into()),
             outlinks: 9,
             links: vec!["http://127.0.0.1/b".into()],
+            text: None,
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

@@ -43,6 +43,8 @@ pub enum FetchOutcome {
         /// The client's message.
         detail: String,
     },
+    /// robots.txt forbids it (or could not be fetched): not fetched.
+    Disallowed,
     /// The URL was crawled by workers that crashed on it too often.
     Poison {
         /// How many workers died on it.
@@ -64,6 +66,7 @@ impl FetchOutcome {
             Self::Connect { .. } => "connect",
             Self::Body { .. } => "body",
             Self::Poison { .. } => "poison",
+            Self::Disallowed => "disallowed",
         }
     }
 
@@ -71,6 +74,7 @@ impl FetchOutcome {
     pub fn detail(&self) -> Option<String> {
         match self {
             Self::Ok | Self::NotHtml | Self::HttpError => None,
+            Self::Disallowed => Some("robots.txt".into()),
             Self::Redirect { location } => Some(location.clone()),
             Self::TooLarge { limit } => Some(format!("body exceeds {limit} bytes")),
             Self::Poison { crashes } => Some(format!("{crashes} workers crashed on this URL")),
@@ -109,4 +113,6 @@ pub struct PageReport {
     pub outlinks: u32,
     /// Distinct in-scope normalized links to consider for crawling.
     pub links: Vec<String>,
+    /// The body as text, for robots.txt leases only.
+    pub text: Option<String>,
 }

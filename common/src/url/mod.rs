@@ -5,7 +5,7 @@ mod normalize;
 mod scope;
 
 pub use normalize::{normalize, parse_crawl_url, resolve_link};
-pub use scope::{Scope, ScopeKind};
+pub use scope::{Scope, ScopeKind, ScopeMatcher};
 
 pub use ::url::Url;
 

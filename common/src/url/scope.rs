@@ -17,7 +17,8 @@ pub enum ScopeKind {
     Any,
 }
 
-/// The crawl's scope: a kind plus the seeds' hosts.
+/// The crawl's scope: a kind plus the seeds' hosts, narrowed by optional
+/// URL patterns. This is the wire form; [`Scope::matcher`] compiles it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
     /// The rule.
@@ -26,6 +27,27 @@ pub struct Scope {
     pub hosts: Vec<String>,
     /// Bare host names of the seeds (for [`ScopeKind::Domain`]).
     pub domains: Vec<String>,
+    /// If any are given, a URL must match one of these regexes.
+    pub allow: Vec<String>,
+    /// A URL matching any of these regexes is out of scope.
+    pub deny: Vec<String>,
+}
+
+/// A compiled [`Scope`], cheap to apply to every link.
+#[derive(Clone, Debug)]
+pub struct ScopeMatcher {
+    scope: Scope,
+    allow: regex::RegexSet,
+    deny: regex::RegexSet,
+}
+
+impl ScopeMatcher {
+    /// Is `url` inside the scope?
+    pub fn allows(&self, url: &Url) -> bool {
+        self.scope.allows_host(url)
+            && (self.scope.allow.is_empty() || self.allow.is_match(url.as_str()))
+            && !self.deny.is_match(url.as_str())
+    }
 }
 
 impl Scope {
@@ -38,11 +60,20 @@ impl Scope {
             seeds.iter().filter_map(|u| u.host_str().map(str::to_owned)).collect();
         domains.sort();
         domains.dedup();
-        Self { kind, hosts, domains }
+        Self { kind, hosts, domains, allow: Vec::new(), deny: Vec::new() }
     }
 
-    /// Is `url` inside the scope?
-    pub fn allows(&self, url: &Url) -> bool {
+    /// Compiles the patterns.
+    pub fn matcher(&self) -> Result<ScopeMatcher, regex::Error> {
+        Ok(ScopeMatcher {
+            scope: self.clone(),
+            allow: regex::RegexSet::new(&self.allow)?,
+            deny: regex::RegexSet::new(&self.deny)?,
+        })
+    }
+
+    /// Is `url` inside the scope, by host alone (patterns aside)?
+    pub fn allows_host(&self, url: &Url) -> bool {
         match self.kind {
             ScopeKind::Any => true,
             ScopeKind::Host => {
@@ -71,25 +102,39 @@ mod tests {
     }
 
     #[test]
+    fn patterns_narrow_the_scope() {
+        let mut s = Scope::new(ScopeKind::Host, &[u("http://h.test/")]);
+        s.allow = vec!["^http://h\\.test/docs/".into()];
+        s.deny = vec!["\\.pdf$".into()];
+        let m = s.matcher().unwrap();
+        assert!(m.allows(&u("http://h.test/docs/a")));
+        assert!(!m.allows(&u("http://h.test/blog/a")));
+        assert!(!m.allows(&u("http://h.test/docs/a.pdf")));
+        assert!(!m.allows(&u("http://other.test/docs/a")));
+        s.allow = vec!["(".into()];
+        assert!(s.matcher().is_err());
+    }
+
+    #[test]
     fn host_scope_includes_port() {
         let s = Scope::new(ScopeKind::Host, &[u("http://127.0.0.1:8080/")]);
-        assert!(s.allows(&u("http://127.0.0.1:8080/x")));
-        assert!(!s.allows(&u("http://127.0.0.1:8081/x")));
-        assert!(!s.allows(&u("http://localhost:8080/x")));
+        assert!(s.allows_host(&u("http://127.0.0.1:8080/x")));
+        assert!(!s.allows_host(&u("http://127.0.0.1:8081/x")));
+        assert!(!s.allows_host(&u("http://localhost:8080/x")));
     }
 
     #[test]
     fn domain_scope_takes_subdomains_only() {
         let s = Scope::new(ScopeKind::Domain, &[u("https://example.com/")]);
-        assert!(s.allows(&u("https://example.com/a")));
-        assert!(s.allows(&u("http://www.example.com/a")));
-        assert!(!s.allows(&u("http://badexample.com/a")));
-        assert!(!s.allows(&u("http://example.org/a")));
+        assert!(s.allows_host(&u("https://example.com/a")));
+        assert!(s.allows_host(&u("http://www.example.com/a")));
+        assert!(!s.allows_host(&u("http://badexample.com/a")));
+        assert!(!s.allows_host(&u("http://example.org/a")));
     }
 
     #[test]
     fn any_scope_takes_all() {
         let s = Scope::new(ScopeKind::Any, &[u("https://example.com/")]);
-        assert!(s.allows(&u("http://elsewhere.test/")));
+        assert!(s.allows_host(&u("http://elsewhere.test/")));
     }
 }

@@ -25,7 +25,7 @@ pub(crate) struct ApiState {
     pub(crate) control: SyncSender<Event>,
     pub(crate) store: Store,
     pub(crate) token: Option<String>,
-    pub(crate) scope: trawl_common::url::Scope,
+    pub(crate) scope: std::sync::Arc<trawl_common::url::ScopeMatcher>,
 }
 
 /// The running API server; stops when [`ApiServer::stop`] is called.

@@ -1,12 +1,28 @@
-//! The frontier: which URLs have been seen, and which wait to be fetched.
+//! The frontier: which URLs have been seen, which wait, and which host may
+//! be asked next. Sync and free of I/O; the current time is passed in.
 //!
-//! Sync and free of I/O. Breadth-first: URLs wait in one FIFO queue per
-//! depth, and the shallowest non-empty queue is served first, so depth
-//! order holds even when reports arrive out of order. A URL is admitted
-//! once; leases that come back (a worker died) go to the front of their
-//! depth's queue.
+//! URLs wait in per-host queues, breadth-first within a host (one FIFO per
+//! depth). Across hosts, the host whose next URL is shallowest goes first,
+//! among the hosts that politeness lets go now: under its concurrency cap,
+//! past its delay and back-off, and with its robots.txt known. Hosts that
+//! must wait sleep in a timer heap; hosts at their cap wake when a lease
+//! completes.
+//!
+//! Every admitted URL gets a sequence number; (depth, seq) is also its key
+//! in the store's persistent queue, so the frontier can be rebuilt exactly
+//! on resume.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+mod host;
+mod seen;
+
+pub use seen::{Seen, fingerprint};
+
+use crate::politeness::robots::Rules;
+use crate::politeness::{HostPolicy, PolitenessConfig, backoff};
+use host::{Host, HostId, RobotsState};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 /// A URL waiting to be fetched.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,56 +31,293 @@ pub struct Queued {
     pub url: String,
     /// Link distance from the seeds.
     pub depth: u32,
+    /// Admission order; with `depth`, its key in the persistent queue.
+    pub seq: u64,
 }
 
-/// Seen-set plus per-depth queues.
-#[derive(Debug, Default)]
+/// What [`Frontier::pop`] hands out.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Popped {
+    /// Fetch it.
+    Fetch(Queued),
+    /// robots.txt forbids it: record, don't fetch.
+    Disallowed(Queued),
+}
+
+/// How a fetch went, as far as politeness cares.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Feedback {
+    /// HTTP status, if any.
+    pub status: Option<u16>,
+    /// Server's `Retry-After`.
+    pub retry_after: Option<Duration>,
+}
+
+/// The authority (`host[:port]`) of a normalized absolute URL.
+pub fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    auth.rsplit_once('@').map_or(auth, |(_, h)| h)
+}
+
+/// `scheme://authority` of a normalized absolute URL.
+pub fn origin(url: &str) -> &str {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let end = url[scheme_end..].find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + i);
+    &url[..end]
+}
+
+/// Seen-set, per-host queues and politeness state.
+#[derive(Debug)]
 pub struct Frontier {
-    seen: HashSet<String>,
-    queues: BTreeMap<u32, VecDeque<String>>,
+    seen: Seen,
+    next_seq: u64,
+    hosts: Vec<Host>,
+    host_ids: HashMap<String, HostId>,
+    /// Hosts that may go now: (depth of their next URL, host). `free`
+    /// hosts have no delay, so their URLs may wait in a worker's prefetch
+    /// buffer; `timed` hosts must be fetched the moment they are leased.
+    free: BTreeSet<(u32, HostId)>,
+    timed: BTreeSet<(u32, HostId)>,
+    sleeping: BinaryHeap<Reverse<(Instant, HostId)>>,
+    robots_wanted: VecDeque<HostId>,
     queued: usize,
+    config: PolitenessConfig,
 }
 
 impl Frontier {
-    /// An empty frontier.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Admits `url` at `depth` unless it was seen before. Returns whether it
-    /// was new.
-    pub fn push(&mut self, url: &str, depth: u32) -> bool {
-        if self.seen.contains(url) {
-            return false;
+    /// An empty frontier with these politeness rules.
+    pub fn new(config: PolitenessConfig) -> Self {
+        Self {
+            seen: Seen::default(),
+            next_seq: 0,
+            hosts: Vec::new(),
+            host_ids: HashMap::new(),
+            free: BTreeSet::new(),
+            timed: BTreeSet::new(),
+            sleeping: BinaryHeap::new(),
+            robots_wanted: VecDeque::new(),
+            queued: 0,
+            config,
         }
-        self.seen.insert(url.to_owned());
-        self.queues.entry(depth).or_default().push_back(url.to_owned());
-        self.queued += 1;
-        true
     }
 
-    /// Marks `url` seen without queueing it (already stored elsewhere).
+    fn host_id(&mut self, url: &str) -> HostId {
+        let key = authority(url);
+        if let Some(id) = self.host_ids.get(key) {
+            return *id;
+        }
+        let id = HostId(u32::try_from(self.hosts.len()).unwrap_or(u32::MAX));
+        let policy: HostPolicy = self.config.policy_for(key);
+        let robots = if self.config.robots {
+            self.robots_wanted.push_back(id);
+            RobotsState::Wanted { attempts: 0 }
+        } else {
+            RobotsState::Ready(Rules::AllowAll)
+        };
+        self.hosts.push(Host::new(key.to_owned(), origin(url).to_owned(), policy, robots));
+        self.host_ids.insert(key.to_owned(), id);
+        id
+    }
+
+    /// Admits `url` at `depth` unless it was seen before; returns the new
+    /// entry (to be persisted) if it was new.
+    pub fn push(&mut self, url: &str, depth: u32) -> Option<Queued> {
+        if !self.seen.insert(url) {
+            return None;
+        }
+        let q = Queued { url: url.to_owned(), depth, seq: self.next_seq };
+        self.next_seq += 1;
+        self.enqueue(q.clone(), false);
+        Some(q)
+    }
+
+    /// Restores a persisted entry (resume). Its seq is kept.
+    pub fn restore(&mut self, q: Queued) {
+        self.seen.insert(&q.url);
+        self.next_seq = self.next_seq.max(q.seq + 1);
+        self.enqueue(q, false);
+    }
+
+    /// Marks `url` as seen without queueing it (it is already stored).
     pub fn mark_seen(&mut self, url: &str) {
-        self.seen.insert(url.to_owned());
+        self.seen.insert(url);
     }
 
-    /// Puts back a URL whose lease was lost; it is fetched next.
+    /// Puts back a URL whose lease was lost; it goes first in its host.
     pub fn requeue(&mut self, q: Queued) {
-        self.queues.entry(q.depth).or_default().push_front(q.url);
-        self.queued += 1;
+        self.enqueue(q, true);
     }
 
-    /// The next URL to fetch: shallowest depth first, FIFO within a depth.
-    pub fn pop(&mut self) -> Option<Queued> {
-        let mut entry = self.queues.first_entry()?;
-        let depth = *entry.key();
-        let url = entry.get_mut().pop_front();
-        if entry.get().is_empty() {
-            entry.remove();
+    fn enqueue(&mut self, q: Queued, front: bool) {
+        let id = self.host_id(&q.url);
+        self.hosts[id.index()].push(q, front);
+        self.queued += 1;
+        self.place(id, None);
+    }
+
+    /// Re-files host `id` among the ready, sleeping or blocked hosts.
+    fn place(&mut self, id: HostId, now: Option<Instant>) {
+        let host = &mut self.hosts[id.index()];
+        if let Some(d) = host.placed.take() {
+            self.free.remove(&(d, id));
+            self.timed.remove(&(d, id));
         }
-        let url = url?;
+        let Some(depth) = host.head_depth() else { return };
+        if !host.can_send() {
+            return;
+        }
+        let now = now.unwrap_or_else(Instant::now);
+        if let Some(at) = host.next_at
+            && at > now
+        {
+            if !host.sleeping {
+                host.sleeping = true;
+                self.sleeping.push(Reverse((at, id)));
+            }
+            return;
+        }
+        host.placed = Some(depth);
+        if host.effective_delay().is_zero() {
+            self.free.insert((depth, id));
+        } else {
+            self.timed.insert((depth, id));
+        }
+    }
+
+    fn wake(&mut self, now: Instant) {
+        while let Some(Reverse((at, id))) = self.sleeping.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.sleeping.pop();
+            let host = &mut self.hosts[id.index()];
+            host.sleeping = false;
+            if let Some(next) = host.next_at
+                && next > now
+            {
+                // Pushed back again since this entry was made.
+                host.sleeping = true;
+                self.sleeping.push(Reverse((next, id)));
+            } else {
+                self.place(id, Some(now));
+            }
+        }
+    }
+
+    /// The next URL to hand out, if any host may be asked now. With
+    /// `immediate` false, only hosts without a delay qualify (their URLs
+    /// may wait in a worker's buffer without breaking the delay).
+    pub fn pop(&mut self, now: Instant, immediate: bool) -> Option<Popped> {
+        self.wake(now);
+        let free = self.free.first().copied();
+        let timed = if immediate { self.timed.first().copied() } else { None };
+        let (_, id) = match (free, timed) {
+            (Some(f), Some(t)) => f.min(t),
+            (Some(f), None) => f,
+            (None, Some(t)) => t,
+            (None, None) => return None,
+        };
+        let host = &mut self.hosts[id.index()];
+        let q = host.pop()?;
         self.queued -= 1;
-        Some(Queued { url, depth })
+        let allowed = host.allowed(&q.url);
+        if allowed {
+            host.in_flight += 1;
+            let delay = host.effective_delay();
+            if !delay.is_zero() {
+                host.not_before(now + delay);
+            }
+        }
+        self.place(id, Some(now));
+        Some(if allowed { Popped::Fetch(q) } else { Popped::Disallowed(q) })
+    }
+
+    /// A lease of `url` ended (reported, or its worker died).
+    pub fn complete(&mut self, url: &str, now: Instant, fb: Feedback) {
+        let Some(&id) = self.host_ids.get(authority(url)) else { return };
+        let host = &mut self.hosts[id.index()];
+        host.in_flight = host.in_flight.saturating_sub(1);
+        if backoff::is_throttle(fb.status) {
+            host.backoff = backoff::next(host.backoff, fb.retry_after);
+            host.not_before(now + host.backoff);
+            tracing::info!(host = %host.key, backoff_ms = host.backoff.as_millis(), "host throttled us: backing off");
+        } else if fb.status.is_some() {
+            host.backoff = Duration::ZERO;
+        }
+        self.place(id, Some(now));
+    }
+
+    /// A host whose robots.txt must be fetched: (host, robots.txt URL).
+    /// Each is returned once per attempt.
+    pub fn robots_wanted(&mut self) -> Option<(String, String)> {
+        while let Some(id) = self.robots_wanted.pop_front() {
+            let host = &mut self.hosts[id.index()];
+            if let RobotsState::Wanted { attempts } = host.robots {
+                host.robots = RobotsState::Fetching { attempts: attempts + 1 };
+                return Some((host.key.clone(), format!("{}/robots.txt", host.origin)));
+            }
+        }
+        None
+    }
+
+    /// The robots.txt of `host` arrived (or failed).
+    pub fn robots_done(
+        &mut self,
+        host: &str,
+        status: Option<u16>,
+        body: &str,
+        now: Instant,
+    ) -> Option<&Rules> {
+        let &id = self.host_ids.get(host)?;
+        let agent = self.config.agent.clone();
+        let h = &mut self.hosts[id.index()];
+        let attempts = match h.robots {
+            RobotsState::Fetching { attempts } => attempts,
+            _ => return None,
+        };
+        match crate::politeness::robots::interpret(&agent, status, body, attempts) {
+            crate::politeness::robots::Verdict::Rules(rules) => {
+                h.robots = RobotsState::Ready(rules);
+            }
+            crate::politeness::robots::Verdict::RetryLater(after) => {
+                tracing::info!(
+                    host,
+                    attempts,
+                    retry_ms = after.as_millis(),
+                    "robots.txt unavailable"
+                );
+                h.robots = RobotsState::Wanted { attempts };
+                h.not_before(now + after);
+                self.robots_wanted.push_back(id);
+            }
+        }
+        self.place(id, Some(now));
+        match &self.hosts[id.index()].robots {
+            RobotsState::Ready(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// A robots.txt fetch was lost with its worker: ask again.
+    pub fn robots_lost(&mut self, host: &str) {
+        let Some(&id) = self.host_ids.get(host) else { return };
+        let h = &mut self.hosts[id.index()];
+        if let RobotsState::Fetching { attempts } = h.robots {
+            h.robots = RobotsState::Wanted { attempts: attempts.saturating_sub(1) };
+            self.robots_wanted.push_back(id);
+        }
+    }
+
+    /// When the next sleeping host wakes, if any.
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.sleeping.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Hosts known.
+    pub fn hosts(&self) -> usize {
+        self.hosts.len()
     }
 
     /// URLs waiting.
@@ -81,65 +334,16 @@ impl Frontier {
     pub fn seen(&self) -> usize {
         self.seen.len()
     }
+
+    /// Per-host queue depth, deepest first, at most `n` hosts.
+    pub fn top_hosts(&self, n: usize) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> =
+            self.hosts.iter().filter(|h| h.len() > 0).map(|h| (h.key.clone(), h.len())).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dedups_and_serves_breadth_first() {
-        let mut f = Frontier::new();
-        assert!(f.push("a", 0));
-        assert!(f.push("c", 2));
-        assert!(f.push("b", 1));
-        assert!(!f.push("a", 3));
-        assert_eq!(f.len(), 3);
-        let order: Vec<_> = std::iter::from_fn(|| f.pop()).map(|q| q.url).collect();
-        assert_eq!(order, ["a", "b", "c"]);
-        assert!(f.is_empty());
-        assert!(!f.push("b", 0), "seen stays after pop");
-    }
-
-    #[test]
-    fn requeued_goes_first_within_depth() {
-        let mut f = Frontier::new();
-        f.push("x", 1);
-        f.push("y", 1);
-        let x = f.pop().unwrap();
-        f.requeue(Queued { url: "z".into(), depth: 0 });
-        f.requeue(x);
-        let order: Vec<_> = std::iter::from_fn(|| f.pop()).map(|q| q.url).collect();
-        assert_eq!(order, ["z", "x", "y"]);
-    }
-
-    /// Model check against a trivially correct reference.
-    #[test]
-    fn matches_reference_model() {
-        let mut f = Frontier::new();
-        let mut seen = std::collections::BTreeSet::new();
-        let mut model: Vec<(u32, u64, String)> = Vec::new();
-        let mut seq = 0u64;
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..5000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if x.is_multiple_of(3) {
-                let got = f.pop().map(|q| (q.depth, q.url));
-                model.sort();
-                let want = if model.is_empty() { None } else { Some(model.remove(0)) };
-                assert_eq!(got, want.map(|(d, _, u)| (d, u)));
-            } else {
-                let url = format!("u{}", x % 700);
-                let depth = u32::try_from(x % 5).unwrap();
-                let new = f.push(&url, depth);
-                assert_eq!(new, seen.insert(url.clone()));
-                if new {
-                    seq += 1;
-                    model.push((depth, seq, url));
-                }
-            }
-        }
-    }
-}
+mod tests;

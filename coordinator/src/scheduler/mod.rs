@@ -19,9 +19,11 @@ mod pool;
 
 use crate::control::{ControlRequest, StatusReport, WorkerStatus};
 use crate::error::CoordinatorError;
-use crate::frontier::{Frontier, Queued};
+use crate::frontier::{Feedback, Frontier, Popped, Queued, authority};
+use crate::politeness::PolitenessConfig;
+use crate::politeness::robots::product_token;
 use crate::progress::Progress;
-use crate::store::{PageRecord, StoreWriter};
+use crate::store::{PageRecord, Store, StoreOp, StoreWriter};
 use crate::supervisor::{self, WorkerEvent, WorkerLaunch};
 use leases::{CrashLedger, Verdict};
 use pool::{PoolSample, Slot};
@@ -32,7 +34,7 @@ use trawl_common::config::CrawlConfig;
 use trawl_common::ids::{LeaseId, WorkerId};
 use trawl_common::process;
 use trawl_common::protocol::{
-    FetchOutcome, Lease, PageReport, ToCoordinator, ToWorker, WorkerSettings,
+    FetchOutcome, Lease, LeaseKind, PageReport, ToCoordinator, ToWorker, WorkerSettings,
 };
 
 /// Event-loop tick: progress publication, pool upkeep.
@@ -66,8 +68,8 @@ impl From<WorkerEvent> for Event {
 
 /// A lease handed out and not yet answered.
 struct InFlight {
-    url: String,
-    depth: u32,
+    q: Queued,
+    kind: LeaseKind,
 }
 
 /// What a finished worker did.
@@ -94,6 +96,12 @@ pub(crate) struct Outcome {
     pub(crate) discovered: u64,
     /// Stopped by a second signal with leases outstanding.
     pub(crate) interrupted: bool,
+    /// Pages that were already stored when this run started.
+    pub(crate) resumed_pages: u64,
+    /// URLs restored from the persistent queue.
+    pub(crate) resumed_queue: u64,
+    /// URLs still queued at the end (a stop or a limit).
+    pub(crate) left: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +128,8 @@ pub(crate) struct Scheduler<'a> {
     crashes: CrashLedger,
     writer: &'a StoreWriter,
     pages: u64,
+    /// Pages stored by earlier runs on this store (resume).
+    stored_before: u64,
     poison: u64,
     finished: Vec<WorkerSummary>,
     outcomes: BTreeMap<&'static str, u64>,
@@ -131,25 +141,54 @@ pub(crate) struct Scheduler<'a> {
     state: RunState,
     started: Instant,
     autoscale_at: Instant,
+    resumed_queue: u64,
 }
 
 impl<'a> Scheduler<'a> {
+    /// A scheduler over `store`: resumes its persistent queue and seen-set
+    /// (stored pages are never fetched again), then adds the seeds.
     pub(crate) fn new(
         config: &'a CrawlConfig,
         launch: &'a WorkerLaunch,
+        store: &Store,
         writer: &'a StoreWriter,
-    ) -> Self {
+    ) -> Result<Self, CoordinatorError> {
         let (events_tx, events) = sync_channel(EVENT_BOUND);
         let settings = WorkerSettings {
             concurrency: config.concurrency,
             fetch: config.fetch.clone(),
             scope: config.scope.clone(),
         };
-        let mut frontier = Frontier::new();
-        for seed in &config.seeds {
-            frontier.push(seed.as_str(), 0);
+        let mut frontier = Frontier::new(PolitenessConfig {
+            delay: config.delay,
+            per_host: config.per_host,
+            robots: config.robots,
+            agent: product_token(&config.fetch.user_agent),
+        });
+        let mut stored_before = 0u64;
+        for url in store.page_urls() {
+            frontier.mark_seen(&url?);
+            stored_before += 1;
         }
-        Self {
+        let mut resumed_queue = 0u64;
+        for entry in store.queue() {
+            let e = entry?;
+            frontier.restore(Queued { url: e.url, depth: e.depth, seq: e.seq });
+            resumed_queue += 1;
+        }
+        if stored_before + resumed_queue > 0 {
+            tracing::info!(stored_before, resumed_queue, "resuming crawl");
+        }
+        let new: Vec<_> = config
+            .seeds
+            .iter()
+            .filter_map(|s| frontier.push(s.as_str(), 0))
+            .map(|q| (q.depth, q.seq, q.url))
+            .collect();
+        if !new.is_empty() {
+            writer.send(StoreOp::Enqueue(new))?;
+        }
+        Ok(Self {
             config,
             launch,
             settings,
@@ -164,6 +203,7 @@ impl<'a> Scheduler<'a> {
             crashes: CrashLedger::new(config.crash_limit),
             writer,
             pages: 0,
+            stored_before,
             poison: 0,
             finished: Vec::new(),
             outcomes: BTreeMap::new(),
@@ -175,7 +215,8 @@ impl<'a> Scheduler<'a> {
             state: RunState::Running,
             started: Instant::now(),
             autoscale_at: Instant::now() + pool::AUTOSCALE_EVERY,
-        }
+            resumed_queue,
+        })
     }
 
     /// A sender for control requests into this scheduler.
@@ -196,11 +237,15 @@ impl<'a> Scheduler<'a> {
         }
         let mut last_tick = Instant::now();
         loop {
-            self.assign();
+            self.assign()?;
             if self.is_done() {
                 break;
             }
-            match self.events.recv_timeout(TICK) {
+            let wait = self
+                .frontier
+                .next_wake()
+                .map_or(TICK, |at| at.saturating_duration_since(Instant::now()).min(TICK));
+            match self.events.recv_timeout(wait) {
                 Ok(ev) => {
                     self.handle(ev)?;
                     // Drain what else is ready before assigning again.
@@ -224,11 +269,14 @@ impl<'a> Scheduler<'a> {
         self.stop_all(if interrupted { Duration::ZERO } else { SHUTDOWN_GRACE });
         Ok(Outcome {
             pages: self.pages,
+            left: (self.frontier.len() + self.crashes.waiting() + self.in_flight.len()) as u64,
             workers: self.finished,
             outcomes: self.outcomes,
             restarts: self.restarts,
             discovered: self.frontier.seen() as u64,
             interrupted,
+            resumed_pages: self.stored_before,
+            resumed_queue: self.resumed_queue,
         })
     }
 
@@ -244,7 +292,9 @@ impl<'a> Scheduler<'a> {
     }
 
     fn limit_reached(&self) -> bool {
-        self.config.max_pages.is_some_and(|m| self.pages + self.in_flight.len() as u64 >= m)
+        self.config
+            .max_pages
+            .is_some_and(|m| self.stored_before + self.pages + self.in_flight.len() as u64 >= m)
     }
 
     fn nothing_left(&self) -> bool {
@@ -259,39 +309,57 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    fn new_lease(&mut self, q: Queued) -> Lease {
-        let lease = Lease { id: LeaseId(self.next_lease), url: q.url, depth: q.depth };
+    fn new_lease(&mut self, q: Queued, kind: LeaseKind) -> Lease {
+        let lease =
+            Lease { id: LeaseId(self.next_lease), url: q.url.clone(), depth: q.depth, kind };
         self.next_lease += 1;
-        self.in_flight.insert(lease.id, InFlight { url: lease.url.clone(), depth: lease.depth });
+        self.in_flight.insert(lease.id, InFlight { q, kind });
         lease
     }
 
-    /// Hands queued URLs to workers, never beyond their credits. Suspects
-    /// of a crash go alone to an idle worker.
-    fn assign(&mut self) {
+    /// Hands work to workers, never beyond their credits: robots.txt
+    /// fetches first, then crash suspects (alone, to an idle worker), then
+    /// pages. URLs of hosts with a delay go only into free slots, where
+    /// they start at once, so the delay holds at the server.
+    fn assign(&mut self) -> Result<(), CoordinatorError> {
         if self.state != RunState::Running {
-            return;
+            return Ok(());
         }
+        let now = Instant::now();
+        let concurrency = self.config.concurrency as usize;
         let ids: Vec<WorkerId> = self.workers.keys().copied().collect();
         for id in ids {
             let Some(slot) = self.workers.get(&id) else { continue };
             if !slot.accepts_work() {
                 continue;
             }
-            let (idle, credits) = (slot.leases.is_empty(), slot.credits as usize);
+            let (held, credits) = (slot.leases.len(), slot.credits as usize);
             let mut batch = Vec::new();
             let mut solo = false;
-            if idle
+            while batch.len() < credits {
+                let Some((host, url)) = self.frontier.robots_wanted() else { break };
+                tracing::debug!(host = %host, "fetching robots.txt");
+                batch.push(
+                    self.new_lease(Queued { url, depth: 0, seq: u64::MAX }, LeaseKind::Robots),
+                );
+            }
+            if held == 0
+                && batch.is_empty()
                 && !self.limit_reached()
                 && let Some(q) = self.crashes.next_suspect()
             {
-                batch.push(self.new_lease(q));
+                batch.push(self.new_lease(q, LeaseKind::Page));
                 solo = true;
             }
             while !solo && batch.len() < credits && !self.limit_reached() {
-                let Some(q) = self.frontier.pop() else { break };
-                let lease = self.new_lease(q);
-                batch.push(lease);
+                let immediate = held + batch.len() < concurrency;
+                match self.frontier.pop(now, immediate) {
+                    Some(Popped::Fetch(q)) => batch.push(self.new_lease(q, LeaseKind::Page)),
+                    Some(Popped::Disallowed(q)) => {
+                        self.store(disallowed_record(&q), Some(&q), Vec::new())?;
+                    }
+                    None => break,
+                }
             }
             if batch.is_empty() {
                 continue;
@@ -303,6 +371,7 @@ impl<'a> Scheduler<'a> {
             // A failed send means the worker died; its Closed event re-queues.
             let _ = slot.proc.send(ToWorker::Assign(batch));
         }
+        Ok(())
     }
 
     fn handle(&mut self, ev: Event) -> Result<(), CoordinatorError> {
@@ -345,30 +414,52 @@ impl<'a> Scheduler<'a> {
         };
         if let Some(slot) = self.workers.get_mut(&id) {
             slot.leases.remove(&r.lease);
-            slot.pages += 1;
             if slot.leases.is_empty() {
                 slot.solo = false;
             }
         }
-        self.crashes.cleared(&lease.url);
+        let now = Instant::now();
+        if lease.kind == LeaseKind::Robots {
+            let host = authority(&lease.q.url).to_owned();
+            let status = if r.text.is_some() { r.status } else { None };
+            let body = r.text.as_deref().unwrap_or("");
+            self.frontier.robots_done(&host, status, body, now);
+            return Ok(());
+        }
+        if let Some(slot) = self.workers.get_mut(&id) {
+            slot.pages += 1;
+        }
+        self.frontier.complete(&lease.q.url, now, Feedback { status: r.status, retry_after: None });
+        self.crashes.cleared(&lease.q.url);
         // A redirect hop is not a link level: its target keeps the depth.
         let child_depth = match r.outcome {
-            FetchOutcome::Redirect { .. } => lease.depth,
-            _ => lease.depth + 1,
+            FetchOutcome::Redirect { .. } => lease.q.depth,
+            _ => lease.q.depth + 1,
         };
+        let mut enqueue = Vec::new();
         if self.config.max_depth.is_none_or(|m| child_depth <= m) {
             for link in &r.links {
-                self.frontier.push(link, child_depth);
+                if let Some(q) = self.frontier.push(link, child_depth) {
+                    enqueue.push((q.depth, q.seq, q.url));
+                }
             }
         }
         tracing::trace!(worker_id = %id, url = %r.url, outcome = r.outcome.kind(), "page");
-        self.store(PageRecord::from_report(r, id.0))
+        self.store(PageRecord::from_report(r, id.0), Some(&lease.q), enqueue)
     }
 
-    fn store(&mut self, record: PageRecord) -> Result<(), CoordinatorError> {
+    /// Stores a page record, retiring its queue entry and adding the URLs
+    /// it led to in the same atomic batch.
+    fn store(
+        &mut self,
+        record: PageRecord,
+        done: Option<&Queued>,
+        enqueue: Vec<(u32, u64, String)>,
+    ) -> Result<(), CoordinatorError> {
         *self.outcomes.entry(record.outcome.kind()).or_default() += 1;
         self.pages += 1;
-        self.writer.put(record)?;
+        let done = done.map(|q| (q.depth, q.seq));
+        self.writer.send(StoreOp::Page { record, done, enqueue })?;
         Ok(())
     }
 
@@ -403,18 +494,23 @@ impl<'a> Scheduler<'a> {
         let clean = draining && status.is_some_and(|s| s.success());
         let exit = exit_label(status);
         let mut lost = 0;
+        let now = Instant::now();
         for lease_id in &slot.leases {
             let Some(l) = self.in_flight.remove(lease_id) else { continue };
             lost += 1;
-            let q = Queued { url: l.url, depth: l.depth };
-            if clean || self.state == RunState::Stopping {
-                self.frontier.requeue(q);
+            if l.kind == LeaseKind::Robots {
+                self.frontier.robots_lost(authority(&l.q.url));
                 continue;
             }
-            if let Verdict::Poison(crashes) = self.crashes.crashed(q.clone()) {
-                tracing::warn!(url = %q.url, crashes, "poison page: not retried");
+            self.frontier.complete(&l.q.url, now, Feedback::default());
+            if clean || self.state == RunState::Stopping {
+                self.frontier.requeue(l.q);
+                continue;
+            }
+            if let Verdict::Poison(crashes) = self.crashes.crashed(l.q.clone()) {
+                tracing::warn!(url = %l.q.url, crashes, "poison page: not retried");
                 self.poison += 1;
-                self.store(poison_record(&q, crashes))?;
+                self.store(poison_record(&l.q, crashes), Some(&l.q), Vec::new())?;
             }
         }
         if clean {
@@ -452,7 +548,15 @@ impl<'a> Scheduler<'a> {
                 let _ = reply.send(r);
             }
             ControlRequest::Seeds { urls, reply } => {
-                let added = urls.iter().filter(|u| self.frontier.push(u, 0)).count();
+                let new: Vec<_> = urls
+                    .iter()
+                    .filter_map(|u| self.frontier.push(u, 0))
+                    .map(|q| (q.depth, q.seq, q.url))
+                    .collect();
+                let added = new.len();
+                if !new.is_empty() && self.writer.send(StoreOp::Enqueue(new)).is_err() {
+                    tracing::error!("store writer stopped: seeds not persisted");
+                }
                 let _ = reply.send(added);
             }
             ControlRequest::Stop { immediate } => {
@@ -643,7 +747,8 @@ impl<'a> Scheduler<'a> {
         for (id, slot) in std::mem::take(&mut self.workers) {
             let clean = !open.contains(&id);
             let (pid, pages, peak_rss) = (slot.proc.pid, slot.pages, slot.peak_rss);
-            let status = slot.proc.reap(if clean { Duration::from_secs(5) } else { Duration::ZERO });
+            let status =
+                slot.proc.reap(if clean { Duration::from_secs(5) } else { Duration::ZERO });
             let exit = exit_label(status);
             self.finished.push(WorkerSummary { id, pid, pages, peak_rss, exit });
         }
@@ -660,7 +765,8 @@ fn exit_label(status: Option<std::process::ExitStatus>) -> String {
     }
 }
 
-fn poison_record(q: &Queued, crashes: u32) -> PageRecord {
+/// A record for a URL the coordinator decided about without a fetch.
+fn unfetched_record(q: &Queued, outcome: FetchOutcome) -> PageRecord {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -674,7 +780,15 @@ fn poison_record(q: &Queued, crashes: u32) -> PageRecord {
         fetched_at_ms: now,
         elapsed_ms: 0,
         outlinks: 0,
-        outcome: FetchOutcome::Poison { crashes },
+        outcome,
         worker: u32::MAX,
     }
+}
+
+fn poison_record(q: &Queued, crashes: u32) -> PageRecord {
+    unfetched_record(q, FetchOutcome::Poison { crashes })
+}
+
+fn disallowed_record(q: &Queued) -> PageRecord {
+    unfetched_record(q, FetchOutcome::Disallowed)
 }

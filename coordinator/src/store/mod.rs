@@ -4,21 +4,23 @@
 //! it while a crawl runs; `trawl query` opens it only when no crawl holds
 //! the lock, and a held lock becomes [`StoreError::Locked`], not a panic.
 //!
-//! Pages are keyed by their normalized URL, so writing the same page twice
-//! (a lease re-issued after a worker died) overwrites instead of
-//! duplicating. Values are versioned records ([`records`]).
+//! The store holds page records *and* the persistent frontier ([`keys`]),
+//! written together by one writer thread ([`writer`]) in atomic batches, so
+//! a crawl killed at any point resumes exactly: stored pages are never
+//! fetched again and every discovered URL is either stored or queued.
 
+pub mod keys;
 mod records;
 mod writer;
 
 pub use records::{PageRecord, RECORD_VERSION};
-pub use writer::{StoreWriter, WriterStats};
+pub use writer::{StoreOp, StoreWriter, WriterStats};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// Tree of page records, keyed by URL.
-const PAGES: &[u8] = b"pages";
+/// The one tree everything lives in.
+const TREE: &[u8] = b"crawl";
 
 /// Store failures. All of them stop the process that hit them.
 #[derive(Debug, Error)]
@@ -59,12 +61,23 @@ pub enum StoreError {
     },
 }
 
+/// A persisted queue entry, as loaded on resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// Link depth.
+    pub depth: u32,
+    /// Enqueue sequence number (unique, increasing).
+    pub seq: u64,
+    /// The URL.
+    pub url: String,
+}
+
 /// An open store.
 #[derive(Clone)]
 pub struct Store {
     path: PathBuf,
     db: sled::Db,
-    pages: sled::Tree,
+    tree: sled::Tree,
 }
 
 impl Store {
@@ -76,8 +89,8 @@ impl Store {
             .flush_every_ms(Some(500))
             .open()
             .map_err(|e| map_open_error(path, e))?;
-        let pages = db.open_tree(PAGES).map_err(|e| sled_err(path, e))?;
-        Ok(Self { path: path.to_owned(), db, pages })
+        let tree = db.open_tree(TREE).map_err(|e| sled_err(path, e))?;
+        Ok(Self { path: path.to_owned(), db, tree })
     }
 
     /// Opens an existing store for reading; a missing directory is an error
@@ -94,14 +107,14 @@ impl Store {
         &self.path
     }
 
-    /// Number of stored pages.
+    /// Number of stored pages (a key scan; no values are read).
     pub fn page_count(&self) -> usize {
-        self.pages.len()
+        self.tree.scan_prefix([keys::PAGE]).keys().count()
     }
 
     /// The record for `url`, if stored.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>, StoreError> {
-        match self.pages.get(url.as_bytes()).map_err(|e| sled_err(&self.path, e))? {
+        match self.tree.get(keys::page(url)).map_err(|e| sled_err(&self.path, e))? {
             Some(v) => PageRecord::decode(&v)
                 .map(Some)
                 .map_err(|reason| StoreError::Corrupt { key: url.to_owned(), reason }),
@@ -115,18 +128,33 @@ impl Store {
         &self,
         prefix: &str,
     ) -> impl Iterator<Item = Result<PageRecord, StoreError>> + '_ {
-        self.pages.scan_prefix(prefix.as_bytes()).map(move |kv| {
+        self.tree.scan_prefix(keys::page(prefix)).map(move |kv| {
             let (k, v) = kv.map_err(|e| sled_err(&self.path, e))?;
             PageRecord::decode(&v).map_err(|reason| StoreError::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
+                key: String::from_utf8_lossy(&k[1..]).into_owned(),
                 reason,
             })
         })
     }
 
-    /// Whether `url` is stored (cheap: no decode).
-    pub fn contains(&self, url: &str) -> Result<bool, StoreError> {
-        self.pages.contains_key(url.as_bytes()).map_err(|e| sled_err(&self.path, e))
+    /// Every stored URL, in order (keys only).
+    pub fn page_urls(&self) -> impl Iterator<Item = Result<String, StoreError>> + '_ {
+        self.tree.scan_prefix([keys::PAGE]).keys().map(move |k| {
+            let k = k.map_err(|e| sled_err(&self.path, e))?;
+            Ok(String::from_utf8_lossy(&k[1..]).into_owned())
+        })
+    }
+
+    /// The persistent frontier, breadth-first.
+    pub fn queue(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
+        self.tree.scan_prefix([keys::QUEUE]).map(move |kv| {
+            let (k, v) = kv.map_err(|e| sled_err(&self.path, e))?;
+            let (depth, seq) = keys::parse_queue(&k).ok_or_else(|| StoreError::Corrupt {
+                key: format!("{k:?}"),
+                reason: "bad queue key".into(),
+            })?;
+            Ok(QueueEntry { depth, seq, url: String::from_utf8_lossy(&v).into_owned() })
+        })
     }
 
     /// Starts the single writer thread.
@@ -134,13 +162,8 @@ impl Store {
         StoreWriter::start(self.clone())
     }
 
-    /// Writes a batch atomically.
-    fn apply(&self, records: &[PageRecord]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for r in records {
-            batch.insert(r.url.as_bytes(), r.encode());
-        }
-        self.pages.apply_batch(batch).map_err(|e| sled_err(&self.path, e))
+    fn apply(&self, batch: sled::Batch) -> Result<(), StoreError> {
+        self.tree.apply_batch(batch).map_err(|e| sled_err(&self.path, e))
     }
 
     /// Makes everything written so far durable.
@@ -164,7 +187,7 @@ fn map_open_error(path: &Path, e: sled::Error) -> StoreError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use trawl_common::protocol::FetchOutcome;
 
@@ -184,6 +207,10 @@ mod tests {
         }
     }
 
+    fn put(url: &str) -> StoreOp {
+        StoreOp::Page { record: rec(url), done: None, enqueue: Vec::new() }
+    }
+
     #[test]
     fn writes_are_keyed_by_url_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -191,7 +218,7 @@ mod tests {
             let s = Store::open(dir.path()).unwrap();
             let w = s.writer().unwrap();
             for u in ["http://a/1", "http://a/2", "http://b/1", "http://a/1"] {
-                w.put(rec(u)).unwrap();
+                w.send(put(u)).unwrap();
             }
             w.finish().unwrap();
         }
@@ -200,6 +227,25 @@ mod tests {
         let a: Vec<_> = s.pages_with_prefix("http://a/").map(|r| r.unwrap().url).collect();
         assert_eq!(a, ["http://a/1", "http://a/2"]);
         assert_eq!(s.page("http://b/1").unwrap().unwrap(), rec("http://b/1"));
+    }
+
+    #[test]
+    fn a_page_retires_its_queue_entry_and_adds_its_links_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let w = s.writer().unwrap();
+        w.send(StoreOp::Enqueue(vec![(0, 1, "http://a/".into())])).unwrap();
+        w.send(StoreOp::Page {
+            record: rec("http://a/"),
+            done: Some((0, 1)),
+            enqueue: vec![(1, 2, "http://a/x".into()), (1, 3, "http://a/y".into())],
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let q: Vec<_> = s.queue().map(|e| e.unwrap().url).collect();
+        assert_eq!(q, ["http://a/x", "http://a/y"]);
+        let urls: Vec<_> = s.page_urls().map(Result::unwrap).collect();
+        assert_eq!(urls, ["http://a/"]);
     }
 
     #[test]

@@ -1,25 +1,46 @@
-//! The single writer: one thread owns all writes, batching records into
-//! atomic sled batches and flushing periodically. Producers block when it
-//! falls behind (bounded channel = back-pressure on the scheduler).
+//! The single writer: one thread owns all writes, grouping operations into
+//! atomic sled batches and flushing periodically. An operation is never
+//! split across batches. Producers block when it falls behind (bounded
+//! channel = back-pressure on the scheduler).
 
-use super::{PageRecord, Store, StoreError};
+use super::{PageRecord, Store, StoreError, keys};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Records buffered between the scheduler and the writer.
+/// Operations buffered between the scheduler and the writer.
 const CHANNEL_BOUND: usize = 8192;
-/// Largest atomic batch.
-const MAX_BATCH: usize = 1024;
+/// Operations per atomic batch (at most).
+const MAX_BATCH: usize = 512;
 /// A partial batch is written after this long.
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 /// Durability checkpoint interval.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
+/// A queue position: (depth, seq).
+pub type QueuePos = (u32, u64);
+
+/// One atomic unit of change.
+#[derive(Debug)]
+pub enum StoreOp {
+    /// New URLs entered the frontier.
+    Enqueue(Vec<(u32, u64, String)>),
+    /// A page is done: store its record, retire its queue entry, and
+    /// enqueue the new URLs it led to, all or nothing.
+    Page {
+        /// The record.
+        record: PageRecord,
+        /// Its queue entry, if it had one.
+        done: Option<QueuePos>,
+        /// New URLs found on it.
+        enqueue: Vec<(u32, u64, String)>,
+    },
+}
+
 /// What the writer did, for the summary.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WriterStats {
-    /// Records written.
+    /// Page records written.
     pub records: u64,
     /// Batches applied.
     pub batches: u64,
@@ -29,39 +50,55 @@ pub struct WriterStats {
 
 /// Handle to the writer thread.
 pub struct StoreWriter {
-    tx: SyncSender<PageRecord>,
+    tx: SyncSender<StoreOp>,
     thread: JoinHandle<Result<WriterStats, StoreError>>,
+}
+
+fn add(batch: &mut sled::Batch, op: StoreOp, stats: &mut WriterStats) {
+    let enqueue = match op {
+        StoreOp::Enqueue(e) => e,
+        StoreOp::Page { record, done, enqueue } => {
+            batch.insert(keys::page(&record.url), record.encode());
+            if let Some((depth, seq)) = done {
+                batch.remove(&keys::queue(depth, seq)[..]);
+            }
+            stats.records += 1;
+            enqueue
+        }
+    };
+    for (depth, seq, url) in enqueue {
+        batch.insert(&keys::queue(depth, seq)[..], url.into_bytes());
+    }
 }
 
 impl StoreWriter {
     pub(super) fn start(store: Store) -> Result<Self, StoreError> {
-        let (tx, rx) = mpsc::sync_channel::<PageRecord>(CHANNEL_BOUND);
+        let (tx, rx) = mpsc::sync_channel::<StoreOp>(CHANNEL_BOUND);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 let mut stats = WriterStats::default();
-                let mut batch = Vec::with_capacity(MAX_BATCH);
                 let mut last_flush = Instant::now();
                 let mut open = true;
                 while open {
+                    let mut batch = sled::Batch::default();
+                    let mut n = 0;
                     match rx.recv_timeout(BATCH_WINDOW) {
-                        Ok(r) => {
-                            batch.push(r);
-                            while batch.len() < MAX_BATCH {
-                                match rx.try_recv() {
-                                    Ok(r) => batch.push(r),
-                                    Err(_) => break,
-                                }
+                        Ok(op) => {
+                            add(&mut batch, op, &mut stats);
+                            n += 1;
+                            while n < MAX_BATCH {
+                                let Ok(op) = rx.try_recv() else { break };
+                                add(&mut batch, op, &mut stats);
+                                n += 1;
                             }
                         }
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => open = false,
                     }
-                    if !batch.is_empty() {
-                        store.apply(&batch)?;
-                        stats.records += batch.len() as u64;
+                    if n > 0 {
+                        store.apply(batch)?;
                         stats.batches += 1;
-                        batch.clear();
                     }
                     if !open || last_flush.elapsed() >= FLUSH_EVERY {
                         store.flush()?;
@@ -75,11 +112,11 @@ impl StoreWriter {
         Ok(Self { tx, thread })
     }
 
-    /// Queues a record; blocks while the writer is `CHANNEL_BOUND` behind.
-    /// Fails only if the writer thread has died (its error comes from
-    /// [`StoreWriter::finish`]).
-    pub fn put(&self, record: PageRecord) -> Result<(), StoreError> {
-        self.tx.send(record).map_err(|_| StoreError::Writer("stopped".into()))
+    /// Queues an operation; blocks while the writer is `CHANNEL_BOUND`
+    /// behind. Fails only if the writer thread has died (its error comes
+    /// from [`StoreWriter::finish`]).
+    pub fn send(&self, op: StoreOp) -> Result<(), StoreError> {
+        self.tx.send(op).map_err(|_| StoreError::Writer("stopped".into()))
     }
 
     /// Writes and flushes everything queued, then stops the thread.

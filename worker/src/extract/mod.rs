@@ -9,7 +9,7 @@ pub use charset::decode;
 use scraper::{Html, Selector};
 use std::collections::HashSet;
 use std::sync::LazyLock;
-use trawl_common::url::{Scope, Url, resolve_link};
+use trawl_common::url::{ScopeMatcher, Url, resolve_link};
 
 #[allow(clippy::unwrap_used)] // constant selectors, checked by the tests below
 static LINKS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").unwrap());
@@ -56,7 +56,7 @@ fn collapse_ws(s: &str) -> String {
 /// Extracts title and links from `html`, fetched from `page`. Links are
 /// resolved against `<base href>` when present, normalized, deduplicated
 /// and filtered by `scope`.
-pub fn extract(page: &Url, html: &str, scope: &Scope) -> Extracted {
+pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher) -> Extracted {
     let doc = Html::parse_document(html);
     let title = doc
         .select(&TITLE)
@@ -89,14 +89,14 @@ pub fn extract(page: &Url, html: &str, scope: &Scope) -> Extracted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trawl_common::url::ScopeKind;
+    use trawl_common::url::{Scope, ScopeKind};
 
     fn page() -> Url {
         Url::parse("http://h.test/dir/p.html").unwrap()
     }
 
-    fn scope() -> Scope {
-        Scope::new(ScopeKind::Host, &[page()])
+    fn scope() -> ScopeMatcher {
+        Scope::new(ScopeKind::Host, &[page()]).matcher().unwrap()
     }
 
     #[test]

@@ -7,15 +7,23 @@ mod outcome;
 
 use crate::error::WorkerError;
 use crate::extract::{self, Extracted};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use trawl_common::protocol::{FetchOutcome, FetchSettings, Lease, PageReport, WorkerSettings};
-use trawl_common::url::{Scope, Url, resolve_link};
+use trawl_common::protocol::{
+    FetchOutcome, FetchSettings, Lease, LeaseKind, PageReport, WorkerSettings,
+};
+use trawl_common::url::{ScopeMatcher, Url, resolve_link};
+
+/// Redirects followed for robots.txt.
+const ROBOTS_REDIRECTS: usize = 5;
+/// robots.txt bytes kept (RFC 9309 asks parsers to handle >= 500 KiB).
+const ROBOTS_MAX_BYTES: usize = 512 * 1024;
 
 /// Fetches and extracts pages for one worker.
 pub struct Fetcher {
     client: reqwest::Client,
     settings: FetchSettings,
-    scope: Scope,
+    scope: Arc<ScopeMatcher>,
 }
 
 /// A body read under the size cap.
@@ -31,7 +39,12 @@ impl Fetcher {
         Ok(Self {
             client: client::build(&settings.fetch)?,
             settings: settings.fetch.clone(),
-            scope: settings.scope.clone(),
+            scope: Arc::new(
+                settings
+                    .scope
+                    .matcher()
+                    .map_err(|e| WorkerError::Setup(format!("scope patterns: {e}")))?,
+            ),
         })
     }
 
@@ -54,8 +67,12 @@ impl Fetcher {
             title: None,
             outlinks: 0,
             links: Vec::new(),
+            text: None,
         };
-        report.outcome = self.fetch_into(lease, &mut report).await;
+        report.outcome = match lease.kind {
+            LeaseKind::Page => self.fetch_into(lease, &mut report).await,
+            LeaseKind::Robots => self.fetch_robots(lease, &mut report).await,
+        };
         report.elapsed_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         report
     }
@@ -128,6 +145,56 @@ impl Fetcher {
             }
             Err(e) => FetchOutcome::Body { detail: format!("parser failed: {e}") },
         }
+    }
+
+    /// Fetches a robots.txt, following up to [`ROBOTS_REDIRECTS`] redirects
+    /// (RFC 9309 §2.3.1.2) and keeping at most [`ROBOTS_MAX_BYTES`].
+    async fn fetch_robots(&self, lease: &Lease, report: &mut PageReport) -> FetchOutcome {
+        let Ok(mut url) = Url::parse(&lease.url) else {
+            return FetchOutcome::Connect { detail: "invalid url".into() };
+        };
+        for _ in 0..=ROBOTS_REDIRECTS {
+            let mut resp = match self.client.get(url.clone()).send().await {
+                Ok(r) => r,
+                Err(e) => return outcome::from_request_error(&e),
+            };
+            let status = resp.status();
+            report.status = Some(status.as_u16());
+            if status.is_redirection() {
+                let next = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| resolve_link(&url, l));
+                match next {
+                    Some(n) => {
+                        url = n;
+                        continue;
+                    }
+                    None => return FetchOutcome::BadRedirect { detail: "robots.txt".into() },
+                }
+            }
+            let mut body = Vec::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => {
+                        let room = ROBOTS_MAX_BYTES.saturating_sub(body.len());
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                        if body.len() >= ROBOTS_MAX_BYTES {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return outcome::from_body_error(&e),
+                }
+            }
+            report.bytes = body.len() as u64;
+            report.text = Some(String::from_utf8_lossy(&body).into_owned());
+            return if status.is_success() { FetchOutcome::Ok } else { FetchOutcome::HttpError };
+        }
+        // Too many redirects: RFC 9309 treats this like an unavailable file.
+        report.status = None;
+        FetchOutcome::BadRedirect { detail: "robots.txt: too many redirects".into() }
     }
 
     /// Reads the body, stopping at `max_bytes` (after decompression, so a

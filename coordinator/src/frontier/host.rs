@@ -1,0 +1,128 @@
+//! One host's queue and politeness state.
+
+use super::Queued;
+use crate::politeness::HostPolicy;
+use crate::politeness::robots::Rules;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+impl Host {
+    /// Pushes the earliest next start to at least `t`.
+    pub(super) fn not_before(&mut self, t: Instant) {
+        self.next_at = Some(self.next_at.map_or(t, |n| n.max(t)));
+    }
+}
+
+/// Index of a host in the frontier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct HostId(pub(super) u32);
+
+impl HostId {
+    pub(super) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where a host's robots.txt stands.
+#[derive(Debug)]
+pub(super) enum RobotsState {
+    /// Must be fetched before any URL of the host goes out.
+    Wanted { attempts: u32 },
+    /// A fetch is out.
+    Fetching { attempts: u32 },
+    /// Known.
+    Ready(Rules),
+}
+
+#[derive(Debug)]
+pub(super) struct Host {
+    pub(super) key: String,
+    pub(super) origin: String,
+    queues: BTreeMap<u32, VecDeque<Queued>>,
+    len: usize,
+    policy: HostPolicy,
+    pub(super) robots: RobotsState,
+    pub(super) in_flight: u32,
+    /// Earliest time the next request may start (None: any time).
+    pub(super) next_at: Option<Instant>,
+    /// Current 429/503 back-off.
+    pub(super) backoff: Duration,
+    /// Depth under which it sits in a ready set, if it does.
+    pub(super) placed: Option<u32>,
+    /// Has an entry in the sleeping heap.
+    pub(super) sleeping: bool,
+}
+
+impl Host {
+    pub(super) fn new(
+        key: String,
+        origin: String,
+        policy: HostPolicy,
+        robots: RobotsState,
+    ) -> Self {
+        Self {
+            key,
+            origin,
+            queues: BTreeMap::new(),
+            len: 0,
+            policy,
+            robots,
+            in_flight: 0,
+            next_at: None,
+            backoff: Duration::ZERO,
+            placed: None,
+            sleeping: false,
+        }
+    }
+
+    pub(super) fn push(&mut self, q: Queued, front: bool) {
+        let queue = self.queues.entry(q.depth).or_default();
+        if front {
+            queue.push_front(q);
+        } else {
+            queue.push_back(q);
+        }
+        self.len += 1;
+    }
+
+    pub(super) fn pop(&mut self) -> Option<Queued> {
+        let mut entry = self.queues.first_entry()?;
+        let q = entry.get_mut().pop_front();
+        if entry.get().is_empty() {
+            entry.remove();
+        }
+        if q.is_some() {
+            self.len -= 1;
+        }
+        q
+    }
+
+    pub(super) fn head_depth(&self) -> Option<u32> {
+        self.queues.first_key_value().map(|(d, _)| *d)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// robots.txt known and under the concurrency cap.
+    pub(super) fn can_send(&self) -> bool {
+        matches!(self.robots, RobotsState::Ready(_)) && self.in_flight < self.policy.per_host
+    }
+
+    pub(super) fn allowed(&self, url: &str) -> bool {
+        match &self.robots {
+            RobotsState::Ready(r) => r.allowed(url),
+            _ => false,
+        }
+    }
+
+    /// The configured delay, or the robots.txt `Crawl-delay` if longer.
+    pub(super) fn effective_delay(&self) -> Duration {
+        let crawl_delay = match &self.robots {
+            RobotsState::Ready(r) => r.crawl_delay().unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
+        self.policy.delay.max(crawl_delay)
+    }
+}

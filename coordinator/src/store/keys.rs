@@ -1,0 +1,57 @@
+//! Key encodings. Everything lives in one sled tree so that one atomic
+//! batch can store a page, retire its queue entry and enqueue the links it
+//! found: a crash can never keep a page while losing its links.
+//!
+//! - `P` + url -> [`super::PageRecord`]
+//! - `Q` + depth (u32 BE) + seq (u64 BE) -> url: the persistent frontier,
+//!   ordered breadth-first; an entry lives until its page is stored
+//!   (leased entries included, so a resume re-issues them).
+//!
+//! Integers are big-endian so byte order is numeric order.
+
+/// Prefix of page records.
+pub const PAGE: u8 = b'P';
+/// Prefix of queue entries.
+pub const QUEUE: u8 = b'Q';
+
+/// Key of the page record for `url`.
+pub fn page(url: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + url.len());
+    k.push(PAGE);
+    k.extend_from_slice(url.as_bytes());
+    k
+}
+
+/// Key of a queue entry.
+pub fn queue(depth: u32, seq: u64) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[0] = QUEUE;
+    k[1..5].copy_from_slice(&depth.to_be_bytes());
+    k[5..13].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Decodes a queue key into (depth, seq).
+pub fn parse_queue(k: &[u8]) -> Option<(u32, u64)> {
+    if k.len() != 13 || k[0] != QUEUE {
+        return None;
+    }
+    let depth = u32::from_be_bytes(k[1..5].try_into().ok()?);
+    let seq = u64::from_be_bytes(k[5..13].try_into().ok()?);
+    Some((depth, seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_keys_sort_breadth_first() {
+        let a = queue(0, 9);
+        let b = queue(1, 0);
+        let c = queue(1, 256);
+        assert!(a < b && b < c);
+        assert_eq!(parse_queue(&c), Some((1, 256)));
+        assert_eq!(parse_queue(&page("x")), None);
+    }
+}
