@@ -19,6 +19,7 @@ mod link;
 mod pipeline;
 
 pub use error::WorkerError;
+pub use pipeline::CRASH_ON_ENV;
 
 use trawl_common::ids::WorkerId;
 use trawl_common::protocol::{CONNECT_ENV, WORKER_ID_ENV};

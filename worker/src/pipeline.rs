@@ -23,6 +23,10 @@ use trawl_common::protocol::{Lease, ToCoordinator};
 /// start the moment one finishes, without waiting for an IPC round trip.
 const PREFETCH_FACTOR: u32 = 2;
 
+/// Fault injection for crash tests: a worker aborts (like a parser
+/// crash would) when leased a URL containing this string.
+pub const CRASH_ON_ENV: &str = "TRAWL_WORKER_CRASH_ON";
+
 /// Blocking-pool threads per worker: parsing is CPU-bound, and the process
 /// (not threads) is the unit of CPU parallelism.
 const PARSE_THREADS: usize = 2;
@@ -30,6 +34,8 @@ const PARSE_THREADS: usize = 2;
 pub(crate) fn run(c: Connected) -> Result<(), WorkerError> {
     let concurrency = c.settings.concurrency.max(1);
     let fetcher = Arc::new(Fetcher::new(&c.settings)?);
+    let crash_on: Option<Arc<str>> =
+        std::env::var(CRASH_ON_ENV).ok().filter(|s| !s.is_empty()).map(Arc::from);
     let cancel = CancellationToken::new();
     let (lease_tx, lease_rx) = tmpsc::unbounded_channel::<Lease>();
     let (report_tx, report_rx) = mpsc::channel();
@@ -48,7 +54,7 @@ pub(crate) fn run(c: Connected) -> Result<(), WorkerError> {
         .build()
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
     let dispatched =
-        rt.block_on(dispatch(lease_rx, report_tx, fetcher, concurrency, cancel.clone()));
+        rt.block_on(dispatch(lease_rx, report_tx, fetcher, concurrency, crash_on, cancel.clone()));
     // Tasks still blocked on a dead coordinator are abandoned, not awaited.
     rt.shutdown_background();
     dispatched?;
@@ -67,6 +73,7 @@ async fn dispatch(
     reports: mpsc::Sender<trawl_common::protocol::PageReport>,
     fetcher: Arc<Fetcher>,
     concurrency: u32,
+    crash_on: Option<Arc<str>>,
     cancel: CancellationToken,
 ) -> Result<(), WorkerError> {
     let slots = Arc::new(Semaphore::new(concurrency as usize));
@@ -84,6 +91,10 @@ async fn dispatch(
                 Err(_) => return Ok(()),
             },
         };
+        if crash_on.as_deref().is_some_and(|c| lease.url.contains(c)) {
+            tracing::error!(url = %lease.url, "{CRASH_ON_ENV}: aborting on purpose");
+            std::process::abort();
+        }
         let fetcher = fetcher.clone();
         let reports = reports.clone();
         tasks.spawn(async move {
