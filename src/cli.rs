@@ -73,6 +73,9 @@ pub(crate) struct Tuning {
     /// Do not fetch or obey robots.txt.
     #[arg(long)]
     pub(crate) ignore_robots: bool,
+    /// Also seed the crawl from the sitemaps listed in robots.txt.
+    #[arg(long)]
+    pub(crate) sitemaps: bool,
     /// Only follow URLs matching this regex (repeatable: any may match).
     #[arg(long, value_name = "REGEX")]
     pub(crate) allow: Vec<String>,

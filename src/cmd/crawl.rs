@@ -47,6 +47,7 @@ pub(crate) fn raw_config(
         delay_secs: t.delay,
         per_host: t.per_host,
         ignore_robots: t.ignore_robots.then_some(true),
+        sitemaps: t.sitemaps.then_some(true),
         allow: t.allow,
         deny: t.deny,
         concurrency: t.concurrency,

@@ -10,6 +10,7 @@
 //! - [`fetch`]: one pooled reqwest client; a fetch always ends in a
 //!   [`trawl_common::protocol::FetchOutcome`], never an error.
 //! - [`extract`]: sync and pure: HTML -> title and links; charset decoding.
+//! - [`sitemap`]: sync and pure: XML sitemaps and sitemap indexes.
 //! - [`error`]: why a worker process could not do its job at all.
 
 pub mod error;
@@ -17,6 +18,7 @@ pub mod extract;
 pub mod fetch;
 mod link;
 mod pipeline;
+pub mod sitemap;
 
 pub use error::WorkerError;
 pub use pipeline::CRASH_ON_ENV;

@@ -64,6 +64,8 @@ pub struct RawCrawlConfig {
     pub per_host: Option<u32>,
     /// Do not fetch or obey robots.txt.
     pub ignore_robots: Option<bool>,
+    /// Seed the frontier from the `Sitemap:` lines of robots.txt.
+    pub sitemaps: Option<bool>,
     /// Only follow URLs matching one of these regexes.
     #[serde(default)]
     pub allow: Vec<String>,
@@ -159,6 +161,7 @@ impl RawCrawlConfig {
             delay_secs: pick(self.delay_secs, over.delay_secs),
             per_host: pick(self.per_host, over.per_host),
             ignore_robots: pick(self.ignore_robots, over.ignore_robots),
+            sitemaps: pick(self.sitemaps, over.sitemaps),
             allow: list(self.allow, over.allow),
             deny: list(self.deny, over.deny),
         }
@@ -200,6 +203,8 @@ pub struct CrawlConfig {
     pub per_host: Option<u32>,
     /// Fetch and obey robots.txt.
     pub robots: bool,
+    /// Follow `Sitemap:` lines of robots.txt.
+    pub sitemaps: bool,
 }
 
 /// Every problem found while resolving, one per field.
@@ -355,6 +360,12 @@ impl RawCrawlConfig {
         let delay = self.delay_secs.and_then(|v| {
             if v == 0.0 { Some(Duration::ZERO) } else { secs("--delay", v, &mut errs) }
         });
+        if self.sitemaps == Some(true) && self.ignore_robots == Some(true) {
+            errs.push(ConfigError::new(
+                "--sitemaps",
+                "sitemaps are found through robots.txt, which --ignore-robots turns off",
+            ));
+        }
         if self.per_host == Some(0) {
             errs.push(ConfigError::new("--per-host", "must be at least 1"));
         }
@@ -388,6 +399,7 @@ impl RawCrawlConfig {
             delay,
             per_host: self.per_host,
             robots: !self.ignore_robots.unwrap_or(false),
+            sitemaps: self.sitemaps.unwrap_or(false),
         })
     }
 }
@@ -472,6 +484,72 @@ mod tests {
         assert!(e.to_string().contains("workers"), "{e}");
         let e = RawCrawlConfig::from_toml("version = 9\n").unwrap_err();
         assert_eq!(e.0[0].field, "version");
+    }
+
+    /// The shipped example documents every option and must stay valid.
+    #[test]
+    fn example_config_parses_and_resolves() {
+        let text = include_str!("../../../deploy/trawl.example.toml");
+        let raw = RawCrawlConfig::from_toml(text).unwrap();
+        let c = raw.resolve().unwrap();
+        assert_eq!(c.workers, 2);
+        assert_eq!(c.scope.deny.len(), 1);
+        for key in config_keys() {
+            assert!(text.contains(&format!("{key} =")), "the example lacks `{key}`");
+        }
+    }
+
+    /// Every key of the file format. The exhaustive destructuring fails to
+    /// compile when a field is added, so this list cannot go stale.
+    fn config_keys() -> Vec<&'static str> {
+        let RawCrawlConfig {
+            seeds: _,
+            store: _,
+            workers: _,
+            autoscale: _,
+            worker_max_pages: _,
+            crash_limit: _,
+            api: _,
+            api_token: _,
+            concurrency: _,
+            max_pages: _,
+            max_depth: _,
+            scope: _,
+            user_agent: _,
+            max_bytes: _,
+            timeout_secs: _,
+            connect_timeout_secs: _,
+            delay_secs: _,
+            per_host: _,
+            ignore_robots: _,
+            sitemaps: _,
+            allow: _,
+            deny: _,
+        } = RawCrawlConfig::default();
+        vec![
+            "seeds",
+            "store",
+            "workers",
+            "autoscale",
+            "worker_max_pages",
+            "crash_limit",
+            "api",
+            "api_token",
+            "concurrency",
+            "max_pages",
+            "max_depth",
+            "scope",
+            "user_agent",
+            "max_bytes",
+            "timeout_secs",
+            "connect_timeout_secs",
+            "delay_secs",
+            "per_host",
+            "ignore_robots",
+            "sitemaps",
+            "allow",
+            "deny",
+        ]
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub enum LeaseKind {
     Page,
     /// A host's robots.txt: follow up to 5 redirects, report the text.
     Robots,
+    /// An XML sitemap (or sitemap index, possibly gzipped): report the
+    /// page URLs in `links` and child sitemaps in `sitemaps`.
+    Sitemap,
 }
 
 /// One URL handed to one worker.
@@ -134,6 +137,7 @@ mod tests {
             outlinks: 9,
             links: vec!["http://127.0.0.1/b".into()],
             text: None,
+            sitemaps: Vec::new(),
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

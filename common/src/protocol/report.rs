@@ -115,4 +115,6 @@ pub struct PageReport {
     pub links: Vec<String>,
     /// The body as text, for robots.txt leases only.
     pub text: Option<String>,
+    /// Child sitemaps listed by a sitemap index (sitemap leases only).
+    pub sitemaps: Vec<String>,
 }

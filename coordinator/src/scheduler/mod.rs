@@ -27,7 +27,7 @@ use crate::store::{PageRecord, Store, StoreOp, StoreWriter};
 use crate::supervisor::{self, WorkerEvent, WorkerLaunch};
 use leases::{CrashLedger, Verdict};
 use pool::{PoolSample, Slot};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use trawl_common::config::CrawlConfig;
@@ -48,6 +48,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Longest delay between respawns of a crash-looping worker slot.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Sitemaps fetched per crawl, at most.
+const MAX_SITEMAPS: usize = 10_000;
 /// Consecutive failed spawns after which the crawl gives up.
 const MAX_SPAWN_FAILURES: u32 = 5;
 
@@ -142,6 +144,9 @@ pub(crate) struct Scheduler<'a> {
     started: Instant,
     autoscale_at: Instant,
     resumed_queue: u64,
+    /// Sitemaps to fetch (`--sitemaps`), and all ever queued.
+    sitemaps_wanted: VecDeque<String>,
+    sitemaps_seen: HashSet<String>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -216,6 +221,8 @@ impl<'a> Scheduler<'a> {
             started: Instant::now(),
             autoscale_at: Instant::now() + pool::AUTOSCALE_EVERY,
             resumed_queue,
+            sitemaps_wanted: VecDeque::new(),
+            sitemaps_seen: HashSet::new(),
         })
     }
 
@@ -298,7 +305,8 @@ impl<'a> Scheduler<'a> {
     }
 
     fn nothing_left(&self) -> bool {
-        (self.frontier.is_empty() && self.crashes.waiting() == 0) || self.limit_reached()
+        (self.frontier.is_empty() && self.crashes.waiting() == 0 && self.sitemaps_wanted.is_empty())
+            || self.limit_reached()
     }
 
     fn is_done(&self) -> bool {
@@ -341,6 +349,13 @@ impl<'a> Scheduler<'a> {
                 tracing::debug!(host = %host, "fetching robots.txt");
                 batch.push(
                     self.new_lease(Queued { url, depth: 0, seq: u64::MAX }, LeaseKind::Robots),
+                );
+            }
+            while batch.len() < credits {
+                let Some(url) = self.sitemaps_wanted.pop_front() else { break };
+                tracing::debug!(url = %url, "fetching sitemap");
+                batch.push(
+                    self.new_lease(Queued { url, depth: 0, seq: u64::MAX }, LeaseKind::Sitemap),
                 );
             }
             if held == 0
@@ -419,12 +434,36 @@ impl<'a> Scheduler<'a> {
             }
         }
         let now = Instant::now();
-        if lease.kind == LeaseKind::Robots {
-            let host = authority(&lease.q.url).to_owned();
-            let status = if r.text.is_some() { r.status } else { None };
-            let body = r.text.as_deref().unwrap_or("");
-            self.frontier.robots_done(&host, status, body, now);
-            return Ok(());
+        match lease.kind {
+            LeaseKind::Page => {}
+            LeaseKind::Robots => {
+                let host = authority(&lease.q.url).to_owned();
+                let status = if r.text.is_some() { r.status } else { None };
+                let body = r.text.as_deref().unwrap_or("");
+                let sitemaps = self
+                    .frontier
+                    .robots_done(&host, status, body, now)
+                    .map(|rules| rules.sitemaps().to_vec())
+                    .unwrap_or_default();
+                if self.config.sitemaps {
+                    self.want_sitemaps(sitemaps);
+                }
+                return Ok(());
+            }
+            LeaseKind::Sitemap => {
+                tracing::debug!(url = %lease.q.url, pages = r.links.len(), outcome = r.outcome.kind(), "sitemap");
+                let new: Vec<_> = r
+                    .links
+                    .iter()
+                    .filter_map(|u| self.frontier.push(u, 0))
+                    .map(|q| (q.depth, q.seq, q.url))
+                    .collect();
+                if !new.is_empty() {
+                    self.writer.send(StoreOp::Enqueue(new))?;
+                }
+                self.want_sitemaps(r.sitemaps);
+                return Ok(());
+            }
         }
         if let Some(slot) = self.workers.get_mut(&id) {
             slot.pages += 1;
@@ -446,6 +485,25 @@ impl<'a> Scheduler<'a> {
         }
         tracing::trace!(worker_id = %id, url = %r.url, outcome = r.outcome.kind(), "page");
         self.store(PageRecord::from_report(r, id.0), Some(&lease.q), enqueue)
+    }
+
+    /// Queues in-scope sitemaps not seen before (at most
+    /// [`MAX_SITEMAPS`] per crawl, against sitemap-index loops and bombs).
+    fn want_sitemaps(&mut self, urls: Vec<String>) {
+        for raw in urls {
+            if self.sitemaps_seen.len() >= MAX_SITEMAPS {
+                tracing::warn!("sitemap limit reached: ignoring the rest");
+                return;
+            }
+            let Ok(url) = trawl_common::url::parse_crawl_url(&raw) else { continue };
+            if !self.config.scope.allows_host(&url) {
+                continue;
+            }
+            let url = url.to_string();
+            if self.sitemaps_seen.insert(url.clone()) {
+                self.sitemaps_wanted.push_back(url);
+            }
+        }
     }
 
     /// Stores a page record, retiring its queue entry and adding the URLs
@@ -498,9 +556,16 @@ impl<'a> Scheduler<'a> {
         for lease_id in &slot.leases {
             let Some(l) = self.in_flight.remove(lease_id) else { continue };
             lost += 1;
-            if l.kind == LeaseKind::Robots {
-                self.frontier.robots_lost(authority(&l.q.url));
-                continue;
+            match l.kind {
+                LeaseKind::Page => {}
+                LeaseKind::Robots => {
+                    self.frontier.robots_lost(authority(&l.q.url));
+                    continue;
+                }
+                LeaseKind::Sitemap => {
+                    self.sitemaps_wanted.push_back(l.q.url);
+                    continue;
+                }
             }
             self.frontier.complete(&l.q.url, now, Feedback::default());
             if clean || self.state == RunState::Stopping {

@@ -68,10 +68,12 @@ impl Fetcher {
             outlinks: 0,
             links: Vec::new(),
             text: None,
+            sitemaps: Vec::new(),
         };
         report.outcome = match lease.kind {
             LeaseKind::Page => self.fetch_into(lease, &mut report).await,
             LeaseKind::Robots => self.fetch_robots(lease, &mut report).await,
+            LeaseKind::Sitemap => self.fetch_sitemap(lease, &mut report).await,
         };
         report.elapsed_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         report
@@ -147,16 +149,66 @@ impl Fetcher {
         }
     }
 
-    /// Fetches a robots.txt, following up to [`ROBOTS_REDIRECTS`] redirects
-    /// (RFC 9309 §2.3.1.2) and keeping at most [`ROBOTS_MAX_BYTES`].
+    /// Fetches a robots.txt into `report.text`.
     async fn fetch_robots(&self, lease: &Lease, report: &mut PageReport) -> FetchOutcome {
+        match self.fetch_raw(lease, report, ROBOTS_MAX_BYTES).await {
+            Ok((ok, body)) => {
+                report.text = Some(String::from_utf8_lossy(&body).into_owned());
+                if ok { FetchOutcome::Ok } else { FetchOutcome::HttpError }
+            }
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Fetches a sitemap and reports its in-scope page URLs (normalized)
+    /// in `links` and its child sitemaps in `sitemaps`.
+    async fn fetch_sitemap(&self, lease: &Lease, report: &mut PageReport) -> FetchOutcome {
+        let cap = usize::try_from(crate::sitemap::MAX_SITEMAP_BYTES).unwrap_or(usize::MAX);
+        let body = match self.fetch_raw(lease, report, cap).await {
+            Ok((true, body)) => body,
+            Ok((false, _)) => return FetchOutcome::HttpError,
+            Err(outcome) => return outcome,
+        };
+        let parsed = tokio::task::spawn_blocking(move || {
+            let bytes = crate::sitemap::maybe_gunzip(body)?;
+            crate::sitemap::parse(&String::from_utf8_lossy(&bytes))
+        })
+        .await;
+        let base = Url::parse(&lease.url).ok();
+        match parsed {
+            Ok(Ok(map)) => {
+                for page in map.pages {
+                    if let Some(u) = base.as_ref().and_then(|b| resolve_link(b, &page))
+                        && self.scope.allows(&u)
+                    {
+                        report.links.push(u.into());
+                    }
+                }
+                report.outlinks = u32::try_from(report.links.len()).unwrap_or(u32::MAX);
+                report.sitemaps = map.sitemaps;
+                FetchOutcome::Ok
+            }
+            Ok(Err(e)) => FetchOutcome::Body { detail: format!("sitemap: {e}") },
+            Err(e) => FetchOutcome::Body { detail: format!("sitemap parser failed: {e}") },
+        }
+    }
+
+    /// GETs `lease.url`, following up to [`ROBOTS_REDIRECTS`] redirects
+    /// (RFC 9309 §2.3.1.2), keeping at most `cap` body bytes. Returns
+    /// whether the final status was 2xx, and the body.
+    async fn fetch_raw(
+        &self,
+        lease: &Lease,
+        report: &mut PageReport,
+        cap: usize,
+    ) -> Result<(bool, Vec<u8>), FetchOutcome> {
         let Ok(mut url) = Url::parse(&lease.url) else {
-            return FetchOutcome::Connect { detail: "invalid url".into() };
+            return Err(FetchOutcome::Connect { detail: "invalid url".into() });
         };
         for _ in 0..=ROBOTS_REDIRECTS {
             let mut resp = match self.client.get(url.clone()).send().await {
                 Ok(r) => r,
-                Err(e) => return outcome::from_request_error(&e),
+                Err(e) => return Err(outcome::from_request_error(&e)),
             };
             let status = resp.status();
             report.status = Some(status.as_u16());
@@ -171,30 +223,33 @@ impl Fetcher {
                         url = n;
                         continue;
                     }
-                    None => return FetchOutcome::BadRedirect { detail: "robots.txt".into() },
+                    None => {
+                        return Err(FetchOutcome::BadRedirect {
+                            detail: "no usable Location".into(),
+                        });
+                    }
                 }
             }
             let mut body = Vec::new();
             loop {
                 match resp.chunk().await {
                     Ok(Some(chunk)) => {
-                        let room = ROBOTS_MAX_BYTES.saturating_sub(body.len());
+                        let room = cap.saturating_sub(body.len());
                         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                        if body.len() >= ROBOTS_MAX_BYTES {
+                        if body.len() >= cap {
                             break;
                         }
                     }
                     Ok(None) => break,
-                    Err(e) => return outcome::from_body_error(&e),
+                    Err(e) => return Err(outcome::from_body_error(&e)),
                 }
             }
             report.bytes = body.len() as u64;
-            report.text = Some(String::from_utf8_lossy(&body).into_owned());
-            return if status.is_success() { FetchOutcome::Ok } else { FetchOutcome::HttpError };
+            return Ok((status.is_success(), body));
         }
         // Too many redirects: RFC 9309 treats this like an unavailable file.
         report.status = None;
-        FetchOutcome::BadRedirect { detail: "robots.txt: too many redirects".into() }
+        Err(FetchOutcome::BadRedirect { detail: "too many redirects".into() })
     }
 
     /// Reads the body, stopping at `max_bytes` (after decompression, so a
