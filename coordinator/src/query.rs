@@ -212,12 +212,8 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let w = s.writer().unwrap();
         for r in records {
-            w.send(crate::store::StoreOp::Page {
-                record: r.clone(),
-                done: None,
-                enqueue: Vec::new(),
-            })
-            .unwrap();
+            w.send(crate::store::StoreOp::Page { record: r.clone(), retire: None, enqueue: None })
+                .unwrap();
         }
         w.finish().unwrap();
         (dir, s)

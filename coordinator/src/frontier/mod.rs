@@ -31,8 +31,11 @@ pub struct Queued {
     pub url: String,
     /// Link distance from the seeds.
     pub depth: u32,
-    /// Admission order; with `depth`, its key in the persistent queue.
+    /// Admission order.
     pub seq: u64,
+    /// First seq of the persisted segment it belongs to; with `depth`,
+    /// the segment's key in the store.
+    pub seg: u64,
 }
 
 /// What [`Frontier::pop`] hands out.
@@ -121,16 +124,28 @@ impl Frontier {
         id
     }
 
-    /// Admits `url` at `depth` unless it was seen before; returns the new
-    /// entry (to be persisted) if it was new.
-    pub fn push(&mut self, url: &str, depth: u32) -> Option<Queued> {
+    /// The seq the next admitted URL will get: the id of a segment that
+    /// starts now.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Admits `url` at `depth`, as part of segment `seg`, unless it was seen
+    /// before; returns whether it was new. URLs admitted in a row get
+    /// consecutive seqs, starting at [`Frontier::next_seq`].
+    pub fn push(&mut self, url: &str, depth: u32, seg: u64) -> bool {
         if !self.seen.insert(url) {
-            return None;
+            return false;
         }
-        let q = Queued { url: url.to_owned(), depth, seq: self.next_seq };
+        let q = Queued { url: url.to_owned(), depth, seq: self.next_seq, seg };
         self.next_seq += 1;
-        self.enqueue(q.clone(), false);
-        Some(q)
+        self.enqueue(q, false);
+        true
+    }
+
+    /// Was `url` admitted or marked seen?
+    pub fn is_seen(&self, url: &str) -> bool {
+        self.seen.contains(url)
     }
 
     /// Restores a persisted entry (resume). Its seq is kept.
@@ -138,6 +153,11 @@ impl Frontier {
         self.seen.insert(&q.url);
         self.next_seq = self.next_seq.max(q.seq + 1);
         self.enqueue(q, false);
+    }
+
+    /// Keeps seqs unique after a resume that restored nothing from `seq`.
+    pub fn reserve_seq(&mut self, seq: u64) {
+        self.next_seq = self.next_seq.max(seq + 1);
     }
 
     /// Marks `url` as seen without queueing it (it is already stored).

@@ -25,25 +25,25 @@ fn authority_and_origin() {
 fn dedups_and_serves_breadth_first() {
     let mut f = open();
     let now = Instant::now();
-    assert!(f.push("http://127.0.0.1/a", 0).is_some());
-    assert!(f.push("http://127.0.0.1/c", 2).is_some());
-    assert!(f.push("http://127.0.0.1/b", 1).is_some());
-    assert!(f.push("http://127.0.0.1/a", 3).is_none());
+    assert!(f.push("http://127.0.0.1/a", 0, 0));
+    assert!(f.push("http://127.0.0.1/c", 2, 0));
+    assert!(f.push("http://127.0.0.1/b", 1, 0));
+    assert!(!f.push("http://127.0.0.1/a", 3, 0));
     assert_eq!(f.len(), 3);
     assert_eq!(
         urls(&mut f, now),
         ["http://127.0.0.1/a", "http://127.0.0.1/b", "http://127.0.0.1/c"]
     );
     assert!(f.is_empty());
-    assert!(f.push("http://127.0.0.1/b", 0).is_none(), "seen stays after pop");
+    assert!(!f.push("http://127.0.0.1/b", 0, 0), "seen stays after pop");
 }
 
 #[test]
 fn requeued_goes_first() {
     let mut f = open();
     let now = Instant::now();
-    f.push("http://127.0.0.1/x", 1);
-    f.push("http://127.0.0.1/y", 1);
+    f.push("http://127.0.0.1/x", 1, 0);
+    f.push("http://127.0.0.1/y", 1, 0);
     let Some(Popped::Fetch(x)) = f.pop(now, true) else { panic!() };
     f.complete(&x.url, now, Feedback::default());
     f.requeue(x);
@@ -60,8 +60,8 @@ fn per_host_cap_and_delay_hold() {
     });
     let t0 = Instant::now();
     for i in 0..3 {
-        f.push(&format!("http://a.test/{i}"), 1);
-        f.push(&format!("http://b.test/{i}"), 1);
+        f.push(&format!("http://a.test/{i}"), 1, 0);
+        f.push(&format!("http://b.test/{i}"), 1, 0);
     }
     // One from each host, then both are at their cap.
     let first: Vec<_> = urls(&mut f, t0);
@@ -77,9 +77,9 @@ fn per_host_cap_and_delay_hold() {
 fn throttled_host_backs_off() {
     let mut f = open();
     let t0 = Instant::now();
-    f.push("http://127.0.0.1:1/a", 0);
-    f.push("http://127.0.0.1:1/b", 0);
-    f.push("http://127.0.0.1:2/c", 0);
+    f.push("http://127.0.0.1:1/a", 0, 0);
+    f.push("http://127.0.0.1:1/b", 0, 0);
+    f.push("http://127.0.0.1:2/c", 0, 0);
     let Some(Popped::Fetch(a)) = f.pop(t0, true) else { panic!() };
     f.complete(
         &a.url,
@@ -99,8 +99,8 @@ fn robots_gate_a_host_until_known() {
         ..Default::default()
     });
     let t0 = Instant::now();
-    f.push("http://127.0.0.1:7/ok", 0);
-    f.push("http://127.0.0.1:7/private/x", 0);
+    f.push("http://127.0.0.1:7/ok", 0, 0);
+    f.push("http://127.0.0.1:7/private/x", 0, 0);
     assert!(f.pop(t0, true).is_none(), "robots.txt first");
     let (host, url) = f.robots_wanted().unwrap();
     assert_eq!(url, "http://127.0.0.1:7/robots.txt");
@@ -120,7 +120,7 @@ fn robots_server_error_retries_then_disallows() {
         ..Default::default()
     });
     let mut now = Instant::now();
-    f.push("http://127.0.0.1:8/a", 0);
+    f.push("http://127.0.0.1:8/a", 0, 0);
     for _ in 0..crate::politeness::robots::MAX_ATTEMPTS {
         let (host, _) = f.robots_wanted().expect("robots wanted again");
         f.robots_done(&host, Some(500), "", now);
@@ -156,7 +156,7 @@ fn matches_reference_model() {
         } else {
             let url = format!("http://127.0.0.1/u{}", x % 700);
             let depth = u32::try_from(x % 5).unwrap();
-            let new = f.push(&url, depth).is_some();
+            let new = f.push(&url, depth, 0);
             assert_eq!(new, seen.insert(url.clone()));
             if new {
                 seq += 1;

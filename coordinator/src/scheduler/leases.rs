@@ -67,7 +67,7 @@ mod tests {
     use super::*;
 
     fn q(u: &str) -> Queued {
-        Queued { url: u.into(), depth: 1, seq: 0 }
+        Queued { url: u.into(), depth: 1, seq: 0, seg: 0 }
     }
 
     #[test]

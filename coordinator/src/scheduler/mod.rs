@@ -16,6 +16,7 @@
 
 mod leases;
 mod pool;
+mod segments;
 
 use crate::control::{ControlRequest, StatusReport, WorkerStatus};
 use crate::error::CoordinatorError;
@@ -27,6 +28,7 @@ use crate::store::{PageRecord, Store, StoreOp, StoreWriter};
 use crate::supervisor::{self, WorkerEvent, WorkerLaunch};
 use leases::{CrashLedger, Verdict};
 use pool::{PoolSample, Slot};
+use segments::Segments;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -144,6 +146,8 @@ pub(crate) struct Scheduler<'a> {
     started: Instant,
     autoscale_at: Instant,
     resumed_queue: u64,
+    /// Persisted queue segments still holding unstored URLs.
+    segments: Segments,
     /// Sitemaps to fetch (`--sitemaps`), and all ever queued.
     sitemaps_wanted: VecDeque<String>,
     sitemaps_seen: HashSet<String>,
@@ -175,23 +179,23 @@ impl<'a> Scheduler<'a> {
             frontier.mark_seen(&url?);
             stored_before += 1;
         }
-        let mut resumed_queue = 0u64;
-        for entry in store.queue() {
-            let e = entry?;
-            frontier.restore(Queued { url: e.url, depth: e.depth, seq: e.seq });
-            resumed_queue += 1;
+        let mut segments = Segments::default();
+        let mut empty = Vec::new();
+        for seg in store.queue() {
+            if let Some(id) = segments.restore(&mut frontier, seg?) {
+                empty.push(id);
+            }
         }
+        if !empty.is_empty() {
+            writer.send(StoreOp::Retire(empty))?;
+        }
+        let resumed_queue = frontier.len() as u64;
         if stored_before + resumed_queue > 0 {
             tracing::info!(stored_before, resumed_queue, "resuming crawl");
         }
-        let new: Vec<_> = config
-            .seeds
-            .iter()
-            .filter_map(|s| frontier.push(s.as_str(), 0))
-            .map(|q| (q.depth, q.seq, q.url))
-            .collect();
-        if !new.is_empty() {
-            writer.send(StoreOp::Enqueue(new))?;
+        if let Some(seg) = segments.admit(&mut frontier, 0, config.seeds.iter().map(|s| s.as_str()))
+        {
+            writer.send(StoreOp::Enqueue(seg))?;
         }
         Ok(Self {
             config,
@@ -221,6 +225,7 @@ impl<'a> Scheduler<'a> {
             started: Instant::now(),
             autoscale_at: Instant::now() + pool::AUTOSCALE_EVERY,
             resumed_queue,
+            segments,
             sitemaps_wanted: VecDeque::new(),
             sitemaps_seen: HashSet::new(),
         })
@@ -347,16 +352,18 @@ impl<'a> Scheduler<'a> {
             while batch.len() < credits {
                 let Some((host, url)) = self.frontier.robots_wanted() else { break };
                 tracing::debug!(host = %host, "fetching robots.txt");
-                batch.push(
-                    self.new_lease(Queued { url, depth: 0, seq: u64::MAX }, LeaseKind::Robots),
-                );
+                batch.push(self.new_lease(
+                    Queued { url, depth: 0, seq: u64::MAX, seg: u64::MAX },
+                    LeaseKind::Robots,
+                ));
             }
             while batch.len() < credits {
                 let Some(url) = self.sitemaps_wanted.pop_front() else { break };
                 tracing::debug!(url = %url, "fetching sitemap");
-                batch.push(
-                    self.new_lease(Queued { url, depth: 0, seq: u64::MAX }, LeaseKind::Sitemap),
-                );
+                batch.push(self.new_lease(
+                    Queued { url, depth: 0, seq: u64::MAX, seg: u64::MAX },
+                    LeaseKind::Sitemap,
+                ));
             }
             if held == 0
                 && batch.is_empty()
@@ -371,7 +378,7 @@ impl<'a> Scheduler<'a> {
                 match self.frontier.pop(now, immediate) {
                     Some(Popped::Fetch(q)) => batch.push(self.new_lease(q, LeaseKind::Page)),
                     Some(Popped::Disallowed(q)) => {
-                        self.store(disallowed_record(&q), Some(&q), Vec::new())?;
+                        self.store(disallowed_record(&q), Some(&q), None)?;
                     }
                     None => break,
                 }
@@ -452,14 +459,10 @@ impl<'a> Scheduler<'a> {
             }
             LeaseKind::Sitemap => {
                 tracing::debug!(url = %lease.q.url, pages = r.links.len(), outcome = r.outcome.kind(), "sitemap");
-                let new: Vec<_> = r
-                    .links
-                    .iter()
-                    .filter_map(|u| self.frontier.push(u, 0))
-                    .map(|q| (q.depth, q.seq, q.url))
-                    .collect();
-                if !new.is_empty() {
-                    self.writer.send(StoreOp::Enqueue(new))?;
+                if let Some(seg) =
+                    self.segments.admit(&mut self.frontier, 0, r.links.iter().map(String::as_str))
+                {
+                    self.writer.send(StoreOp::Enqueue(seg))?;
                 }
                 self.want_sitemaps(r.sitemaps);
                 return Ok(());
@@ -475,14 +478,11 @@ impl<'a> Scheduler<'a> {
             FetchOutcome::Redirect { .. } => lease.q.depth,
             _ => lease.q.depth + 1,
         };
-        let mut enqueue = Vec::new();
-        if self.config.max_depth.is_none_or(|m| child_depth <= m) {
-            for link in &r.links {
-                if let Some(q) = self.frontier.push(link, child_depth) {
-                    enqueue.push((q.depth, q.seq, q.url));
-                }
-            }
-        }
+        let enqueue = if self.config.max_depth.is_none_or(|m| child_depth <= m) {
+            self.segments.admit(&mut self.frontier, child_depth, r.links.iter().map(String::as_str))
+        } else {
+            None
+        };
         tracing::trace!(worker_id = %id, url = %r.url, outcome = r.outcome.kind(), "page");
         self.store(PageRecord::from_report(r, id.0), Some(&lease.q), enqueue)
     }
@@ -512,12 +512,12 @@ impl<'a> Scheduler<'a> {
         &mut self,
         record: PageRecord,
         done: Option<&Queued>,
-        enqueue: Vec<(u32, u64, String)>,
+        enqueue: Option<crate::store::Segment>,
     ) -> Result<(), CoordinatorError> {
         *self.outcomes.entry(record.outcome.kind()).or_default() += 1;
         self.pages += 1;
-        let done = done.map(|q| (q.depth, q.seq));
-        self.writer.send(StoreOp::Page { record, done, enqueue })?;
+        let retire = done.and_then(|q| self.segments.stored(q));
+        self.writer.send(StoreOp::Page { record, retire, enqueue })?;
         Ok(())
     }
 
@@ -575,7 +575,7 @@ impl<'a> Scheduler<'a> {
             if let Verdict::Poison(crashes) = self.crashes.crashed(l.q.clone()) {
                 tracing::warn!(url = %l.q.url, crashes, "poison page: not retried");
                 self.poison += 1;
-                self.store(poison_record(&l.q, crashes), Some(&l.q), Vec::new())?;
+                self.store(poison_record(&l.q, crashes), Some(&l.q), None)?;
             }
         }
         if clean {
@@ -613,13 +613,12 @@ impl<'a> Scheduler<'a> {
                 let _ = reply.send(r);
             }
             ControlRequest::Seeds { urls, reply } => {
-                let new: Vec<_> = urls
-                    .iter()
-                    .filter_map(|u| self.frontier.push(u, 0))
-                    .map(|q| (q.depth, q.seq, q.url))
-                    .collect();
-                let added = new.len();
-                if !new.is_empty() && self.writer.send(StoreOp::Enqueue(new)).is_err() {
+                let seg =
+                    self.segments.admit(&mut self.frontier, 0, urls.iter().map(String::as_str));
+                let added = seg.as_ref().map_or(0, |s| s.urls.len());
+                if let Some(seg) = seg
+                    && self.writer.send(StoreOp::Enqueue(seg)).is_err()
+                {
                     tracing::error!("store writer stopped: seeds not persisted");
                 }
                 let _ = reply.send(added);

@@ -3,9 +3,12 @@
 //! found: a crash can never keep a page while losing its links.
 //!
 //! - `P` + url -> [`super::PageRecord`]
-//! - `Q` + depth (u32 BE) + seq (u64 BE) -> url: the persistent frontier,
-//!   ordered breadth-first; an entry lives until its page is stored
-//!   (leased entries included, so a resume re-issues them).
+//! - `Q` + depth (u32 BE) + first seq (u64 BE) -> newline-separated URLs:
+//!   a queue *segment*, the new URLs one page led to (their seqs run from
+//!   the first). Segments are immutable and deleted once every URL in them
+//!   is stored; a resume re-queues the URLs of live segments that have no
+//!   page record (leased-but-unstored ones included). One object per page
+//!   rather than per URL keeps sled's per-object overhead in check.
 //!
 //! Integers are big-endian so byte order is numeric order.
 

@@ -14,7 +14,7 @@ mod records;
 mod writer;
 
 pub use records::{PageRecord, RECORD_VERSION};
-pub use writer::{StoreOp, StoreWriter, WriterStats};
+pub use writer::{Segment, SegmentId, StoreOp, StoreWriter, WriterStats};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -61,17 +61,6 @@ pub enum StoreError {
     },
 }
 
-/// A persisted queue entry, as loaded on resume.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueEntry {
-    /// Link depth.
-    pub depth: u32,
-    /// Enqueue sequence number (unique, increasing).
-    pub seq: u64,
-    /// The URL.
-    pub url: String,
-}
-
 /// An open store.
 #[derive(Clone)]
 pub struct Store {
@@ -85,7 +74,9 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(path)
-            .cache_capacity(128 * 1024 * 1024)
+            // sled's cache is a soft limit and its real footprint is a
+            // multiple of it; 64 MiB keeps the coordinator small.
+            .cache_capacity(64 * 1024 * 1024)
             .flush_every_ms(Some(500))
             .open()
             .map_err(|e| map_open_error(path, e))?;
@@ -145,15 +136,16 @@ impl Store {
         })
     }
 
-    /// The persistent frontier, breadth-first.
-    pub fn queue(&self) -> impl Iterator<Item = Result<QueueEntry, StoreError>> + '_ {
+    /// The persistent frontier's live segments, breadth-first.
+    pub fn queue(&self) -> impl Iterator<Item = Result<Segment, StoreError>> + '_ {
         self.tree.scan_prefix([keys::QUEUE]).map(move |kv| {
             let (k, v) = kv.map_err(|e| sled_err(&self.path, e))?;
-            let (depth, seq) = keys::parse_queue(&k).ok_or_else(|| StoreError::Corrupt {
+            let (depth, first_seq) = keys::parse_queue(&k).ok_or_else(|| StoreError::Corrupt {
                 key: format!("{k:?}"),
                 reason: "bad queue key".into(),
             })?;
-            Ok(QueueEntry { depth, seq, url: String::from_utf8_lossy(&v).into_owned() })
+            let urls = String::from_utf8_lossy(&v).split('\n').map(str::to_owned).collect();
+            Ok(Segment { depth, first_seq, urls })
         })
     }
 
@@ -208,7 +200,7 @@ pub(crate) mod tests {
     }
 
     fn put(url: &str) -> StoreOp {
-        StoreOp::Page { record: rec(url), done: None, enqueue: Vec::new() }
+        StoreOp::Page { record: rec(url), retire: None, enqueue: None }
     }
 
     #[test]
@@ -234,16 +226,32 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
         let w = s.writer().unwrap();
-        w.send(StoreOp::Enqueue(vec![(0, 1, "http://a/".into())])).unwrap();
+        w.send(StoreOp::Enqueue(Segment {
+            depth: 0,
+            first_seq: 1,
+            urls: vec!["http://a/".into()],
+        }))
+        .unwrap();
         w.send(StoreOp::Page {
             record: rec("http://a/"),
-            done: Some((0, 1)),
-            enqueue: vec![(1, 2, "http://a/x".into()), (1, 3, "http://a/y".into())],
+            retire: Some((0, 1)),
+            enqueue: Some(Segment {
+                depth: 1,
+                first_seq: 2,
+                urls: vec!["http://a/x".into(), "http://a/y".into()],
+            }),
         })
         .unwrap();
         w.finish().unwrap();
-        let q: Vec<_> = s.queue().map(|e| e.unwrap().url).collect();
-        assert_eq!(q, ["http://a/x", "http://a/y"]);
+        let q: Vec<_> = s.queue().map(Result::unwrap).collect();
+        assert_eq!(
+            q,
+            [Segment {
+                depth: 1,
+                first_seq: 2,
+                urls: vec!["http://a/x".into(), "http://a/y".into()]
+            }]
+        );
         let urls: Vec<_> = s.page_urls().map(Result::unwrap).collect();
         assert_eq!(urls, ["http://a/"]);
     }

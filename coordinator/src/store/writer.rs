@@ -17,23 +17,36 @@ const BATCH_WINDOW: Duration = Duration::from_millis(20);
 /// Durability checkpoint interval.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
-/// A queue position: (depth, seq).
-pub type QueuePos = (u32, u64);
+/// A queue segment's key: (depth, first seq).
+pub type SegmentId = (u32, u64);
+
+/// URLs that entered the frontier together, with consecutive seqs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Their depth.
+    pub depth: u32,
+    /// The seq of the first; the i-th has `first_seq + i`.
+    pub first_seq: u64,
+    /// The URLs, in seq order.
+    pub urls: Vec<String>,
+}
 
 /// One atomic unit of change.
 #[derive(Debug)]
 pub enum StoreOp {
     /// New URLs entered the frontier.
-    Enqueue(Vec<(u32, u64, String)>),
-    /// A page is done: store its record, retire its queue entry, and
-    /// enqueue the new URLs it led to, all or nothing.
+    Enqueue(Segment),
+    /// Segments whose URLs are all stored.
+    Retire(Vec<SegmentId>),
+    /// A page is done: store its record, retire the segment it completed,
+    /// and enqueue the new URLs it led to, all or nothing.
     Page {
         /// The record.
         record: PageRecord,
-        /// Its queue entry, if it had one.
-        done: Option<QueuePos>,
+        /// A segment this record completes, if any.
+        retire: Option<SegmentId>,
         /// New URLs found on it.
-        enqueue: Vec<(u32, u64, String)>,
+        enqueue: Option<Segment>,
     },
 }
 
@@ -56,18 +69,24 @@ pub struct StoreWriter {
 
 fn add(batch: &mut sled::Batch, op: StoreOp, stats: &mut WriterStats) {
     let enqueue = match op {
-        StoreOp::Enqueue(e) => e,
-        StoreOp::Page { record, done, enqueue } => {
+        StoreOp::Enqueue(seg) => Some(seg),
+        StoreOp::Retire(ids) => {
+            for (depth, seq) in ids {
+                batch.remove(&keys::queue(depth, seq)[..]);
+            }
+            None
+        }
+        StoreOp::Page { record, retire, enqueue } => {
             batch.insert(keys::page(&record.url), record.encode());
-            if let Some((depth, seq)) = done {
+            if let Some((depth, seq)) = retire {
                 batch.remove(&keys::queue(depth, seq)[..]);
             }
             stats.records += 1;
             enqueue
         }
     };
-    for (depth, seq, url) in enqueue {
-        batch.insert(&keys::queue(depth, seq)[..], url.into_bytes());
+    if let Some(seg) = enqueue.filter(|s| !s.urls.is_empty()) {
+        batch.insert(&keys::queue(seg.depth, seg.first_seq)[..], seg.urls.join("\n").into_bytes());
     }
 }
 
