@@ -87,4 +87,23 @@ pub struct StatusReport {
     pub workers: Vec<WorkerStatus>,
     /// Pages per outcome kind.
     pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// Body bytes fetched.
+    pub bytes: u64,
+    /// Hosts with the most queued URLs: (host, queued).
+    pub hosts: Vec<(String, u64)>,
+    /// The most recent failed pages, newest last.
+    pub recent_errors: Vec<RecentError>,
+}
+
+/// A page that did not end `ok`, for the dashboard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentError {
+    /// URL.
+    pub url: String,
+    /// Outcome kind.
+    pub outcome: String,
+    /// HTTP status, if any.
+    pub status: Option<u16>,
+    /// Detail, if any.
+    pub detail: Option<String>,
 }

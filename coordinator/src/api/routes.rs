@@ -26,6 +26,10 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/workers", post(scale))
         .route("/api/seeds", post(seeds))
         .route("/api/pages", get(pages))
+        .route("/api/pages/{url}", get(page))
+        .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .route("/", get(dashboard))
         .with_state(state)
 }
 
@@ -149,4 +153,62 @@ async fn pages(
     .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+async fn page(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    axum::extract::Path(url): axum::extract::Path<String>,
+) -> ApiResult {
+    authorize(&state, &headers)?;
+    let key = parse_crawl_url(&url).map_or(url, |u| u.to_string());
+    let store = state.store.clone();
+    let found = tokio::task::spawn_blocking(move || store.page(&key).map(|r| (key, r)))
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    match found {
+        (_, Some(record)) => Ok(Json(crate::query::PageView::of(&record)).into_response()),
+        (key, None) => Err((StatusCode::NOT_FOUND, format!("{key} is not stored"))),
+    }
+}
+
+async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult {
+    authorize(&state, &headers)?;
+    let report = ask(&state, ControlRequest::Status).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        super::metrics::render(&report),
+    )
+        .into_response())
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], include_str!("openapi.json")).into_response()
+}
+
+/// The dashboard is public HTML; the data it polls is behind the token.
+async fn dashboard() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], include_str!("dashboard.html"))
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The OpenAPI description is valid JSON and documents every route.
+    #[test]
+    fn openapi_documents_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("openapi.json")).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        let source = include_str!("routes.rs");
+        let routes: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(".route(\""))
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        assert!(routes.len() >= 8, "{routes:?}");
+        for r in routes {
+            assert!(paths.contains_key(r), "openapi.json does not document {r}");
+        }
+    }
 }

@@ -18,7 +18,7 @@ mod leases;
 mod pool;
 mod segments;
 
-use crate::control::{ControlRequest, StatusReport, WorkerStatus};
+use crate::control::{ControlRequest, RecentError, StatusReport, WorkerStatus};
 use crate::error::CoordinatorError;
 use crate::frontier::{Feedback, Frontier, Popped, Queued, authority};
 use crate::politeness::PolitenessConfig;
@@ -50,6 +50,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Longest delay between respawns of a crash-looping worker slot.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Failed pages kept for the status report.
+const RECENT_ERRORS: usize = 20;
 /// Sitemaps fetched per crawl, at most.
 const MAX_SITEMAPS: usize = 10_000;
 /// Consecutive failed spawns after which the crawl gives up.
@@ -148,6 +150,10 @@ pub(crate) struct Scheduler<'a> {
     resumed_queue: u64,
     /// Persisted queue segments still holding unstored URLs.
     segments: Segments,
+    /// Body bytes fetched by this run.
+    bytes: u64,
+    /// The last few pages that did not end `ok` (for the dashboard).
+    recent_errors: VecDeque<RecentError>,
     /// Sitemaps to fetch (`--sitemaps`), and all ever queued.
     sitemaps_wanted: VecDeque<String>,
     sitemaps_seen: HashSet<String>,
@@ -226,6 +232,8 @@ impl<'a> Scheduler<'a> {
             autoscale_at: Instant::now() + pool::AUTOSCALE_EVERY,
             resumed_queue,
             segments,
+            bytes: 0,
+            recent_errors: VecDeque::new(),
             sitemaps_wanted: VecDeque::new(),
             sitemaps_seen: HashSet::new(),
         })
@@ -516,6 +524,18 @@ impl<'a> Scheduler<'a> {
     ) -> Result<(), CoordinatorError> {
         *self.outcomes.entry(record.outcome.kind()).or_default() += 1;
         self.pages += 1;
+        self.bytes += record.bytes;
+        if !matches!(record.outcome, FetchOutcome::Ok | FetchOutcome::Redirect { .. }) {
+            if self.recent_errors.len() == RECENT_ERRORS {
+                self.recent_errors.pop_front();
+            }
+            self.recent_errors.push_back(RecentError {
+                url: record.url.clone(),
+                outcome: record.outcome.kind().to_owned(),
+                status: record.status,
+                detail: record.outcome.detail(),
+            });
+        }
         let retire = done.and_then(|q| self.segments.stored(q));
         self.writer.send(StoreOp::Page { record, retire, enqueue })?;
         Ok(())
@@ -782,6 +802,9 @@ impl<'a> Scheduler<'a> {
                 })
                 .collect(),
             outcomes: self.outcomes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            bytes: self.bytes,
+            hosts: self.frontier.top_hosts(20).into_iter().map(|(h, n)| (h, n as u64)).collect(),
+            recent_errors: self.recent_errors.iter().cloned().collect(),
         }
     }
 

@@ -89,7 +89,9 @@ mod tests {
     fn a_segment_retires_with_its_last_url() {
         let mut f = frontier();
         let mut s = Segments::default();
-        let seg = s.admit(&mut f, 1, ["http://127.0.0.1/a", "http://127.0.0.1/b", "http://127.0.0.1/a"]).unwrap();
+        let seg = s
+            .admit(&mut f, 1, ["http://127.0.0.1/a", "http://127.0.0.1/b", "http://127.0.0.1/a"])
+            .unwrap();
         assert_eq!(seg.urls, ["http://127.0.0.1/a", "http://127.0.0.1/b"]);
         assert!(s.admit(&mut f, 1, ["http://127.0.0.1/b"]).is_none(), "nothing new");
         let now = Instant::now();
