@@ -2,11 +2,11 @@
 
 use super::ApiState;
 use crate::control::ControlRequest;
-use crate::query::{self, Format, QueryOptions};
+use crate::query::{self, QueryOptions};
 use crate::scheduler::Event;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -116,34 +116,16 @@ async fn seeds(
     Ok(Json(serde_json::json!({ "added": added })).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PagesParams {
-    url_prefix: Option<String>,
-    status: Option<u16>,
-    limit: Option<usize>,
-    format: Option<String>,
-}
-
 async fn pages(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    params: Result<Query<PagesParams>, axum::extract::rejection::QueryRejection>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> ApiResult {
     authorize(&state, &headers)?;
-    let Query(p) = params.map_err(|e| (StatusCode::BAD_REQUEST, e.body_text()))?;
-    let (format, content_type) = match p.format.as_deref().unwrap_or("jsonl") {
-        "jsonl" => (Format::Jsonl, "application/x-ndjson"),
-        "csv" => (Format::Csv, "text/csv; charset=utf-8"),
-        "table" => (Format::Table, "text/plain; charset=utf-8"),
-        other => {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                format!("format must be jsonl, csv or table, got {other:?}"),
-            ));
-        }
-    };
-    let opts = QueryOptions { url_prefix: p.url_prefix, status: p.status, limit: p.limit, format };
+    let raw = raw.unwrap_or_default();
+    let opts = QueryOptions::from_pairs(url::form_urlencoded::parse(raw.as_bytes()))
+        .map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
+    let content_type = opts.format.content_type();
     let store = state.store.clone();
     let body = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
@@ -151,7 +133,10 @@ async fn pages(
     })
     .await
     .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    .map_err(|e| match e {
+        query::QueryError::BadParam { .. } => (StatusCode::BAD_REQUEST, e.to_string()),
+        other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    })?;
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
