@@ -6,10 +6,15 @@
 //! field by name, before any process is started. Only the resolved config
 //! crosses module boundaries.
 
+mod extract;
+
+pub use extract::FieldRule;
+
 use crate::error::ConfigError;
-use crate::protocol::FetchSettings;
+use crate::protocol::{ExtractRule, FetchSettings, WorkerSettings};
 use crate::url::{Scope, ScopeKind, Url, parse_crawl_url};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,6 +62,14 @@ pub struct RawCrawlConfig {
     pub timeout_secs: Option<f64>,
     /// Connect timeout in seconds.
     pub connect_timeout_secs: Option<f64>,
+    /// Extra attempts after a connection failure, 5xx or 429 (default 2).
+    pub retries: Option<u8>,
+    /// Follow links despite meta robots `nofollow` and `rel=nofollow`.
+    #[serde(default)]
+    pub ignore_nofollow: bool,
+    /// Named fields to extract from every HTML page.
+    #[serde(default)]
+    pub extract: BTreeMap<String, FieldRule>,
 }
 
 /// The resolved, validated crawl configuration.
@@ -88,6 +101,23 @@ pub struct CrawlConfig {
     pub scope: Scope,
     /// Fetch settings sent to every worker.
     pub fetch: FetchSettings,
+    /// Validated extraction rules, in name order.
+    pub extract: Vec<ExtractRule>,
+    /// Follow nofollow links too.
+    pub ignore_nofollow: bool,
+}
+
+impl CrawlConfig {
+    /// What every worker is told in `Configure`.
+    pub fn worker_settings(&self) -> WorkerSettings {
+        WorkerSettings {
+            concurrency: self.concurrency,
+            fetch: self.fetch.clone(),
+            scope: self.scope.clone(),
+            extract: self.extract.clone(),
+            ignore_nofollow: self.ignore_nofollow,
+        }
+    }
 }
 
 /// Every problem found while resolving, one per field.
@@ -140,7 +170,8 @@ impl RawCrawlConfig {
         if store.as_os_str().is_empty() {
             errs.push(ConfigError::new("--store", "a store directory is required"));
         }
-        let cores = std::thread::available_parallelism().map_or(2, |n| u32::try_from(n.get()).unwrap_or(2));
+        let cores =
+            std::thread::available_parallelism().map_or(2, |n| u32::try_from(n.get()).unwrap_or(2));
         let mut autoscale = None;
         let workers = match self.workers.as_deref().map(str::trim) {
             None => DEFAULT_WORKERS,
@@ -179,7 +210,8 @@ impl RawCrawlConfig {
         if self.worker_max_pages == Some(0) {
             errs.push(ConfigError::new("--worker-max-pages", "must be at least 1"));
         }
-        let api = match self.api.as_deref().unwrap_or("127.0.0.1:0").parse::<std::net::SocketAddr>() {
+        let api = match self.api.as_deref().unwrap_or("127.0.0.1:0").parse::<std::net::SocketAddr>()
+        {
             Ok(a) => {
                 if !a.ip().is_loopback() && self.api_token.as_deref().is_none_or(str::is_empty) {
                     errs.push(ConfigError::new(
@@ -238,6 +270,19 @@ impl RawCrawlConfig {
         {
             fetch.connect_timeout = t;
         }
+        if let Some(r) = self.retries {
+            if r > 10 {
+                errs.push(ConfigError::new("--retries", format!("must be 0..=10, got {r}")));
+            }
+            fetch.retries = r;
+        }
+        let mut extract = Vec::with_capacity(self.extract.len());
+        for (name, rule) in &self.extract {
+            match rule.resolve(name) {
+                Ok(r) => extract.push(r),
+                Err(e) => errs.push(e),
+            }
+        }
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
@@ -256,6 +301,8 @@ impl RawCrawlConfig {
             max_depth: self.max_depth,
             scope,
             fetch,
+            extract,
+            ignore_nofollow: self.ignore_nofollow,
         })
     }
 }
@@ -316,6 +363,53 @@ mod tests {
         assert_eq!(r.clone().resolve().unwrap_err().0[0].field, "--api");
         r.api_token = Some("s3cret".into());
         assert!(r.resolve().is_ok());
+    }
+
+    #[test]
+    fn retries_and_extract_resolve() {
+        let mut r = raw(&["http://h/"]);
+        r.retries = Some(5);
+        r.ignore_nofollow = true;
+        let (name, rule) = FieldRule::parse_flag("posts=a.post@href+text*").unwrap();
+        r.extract.insert(name, rule);
+        let c = r.resolve().unwrap();
+        assert_eq!(c.fetch.retries, 5);
+        let s = c.worker_settings();
+        assert!(s.ignore_nofollow);
+        assert_eq!(s.extract.len(), 1);
+        assert_eq!(s.extract[0].name, "posts");
+        assert_eq!(raw(&["http://h/"]).resolve().unwrap().fetch.retries, 2);
+    }
+
+    #[test]
+    fn bad_selector_and_retries_are_named() {
+        let mut r = raw(&["http://h/"]);
+        r.retries = Some(11);
+        r.extract.insert("posts".into(), FieldRule { selector: "a[".into(), ..Default::default() });
+        r.extract.insert("ok".into(), FieldRule { selector: "a".into(), ..Default::default() });
+        let errs = r.resolve().unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["--retries", "extract.posts"]);
+        assert!(errs.to_string().contains("invalid extract.posts: bad selector \"a[\""), "{errs}");
+    }
+
+    #[test]
+    fn extract_table_deserializes() {
+        // The shape a future TOML file will carry, via serde (JSON here).
+        let json = r#"{"seeds": ["http://h/"], "store": "/tmp/x", "extract": {
+            "posts": { "selector": "a.post-item-title", "attr": "href", "all": true },
+            "pairs": { "selector": "a", "take": "href", "pair": "text" } }}"#;
+        let r: RawCrawlConfig = serde_json::from_str(json).unwrap();
+        let c = r.resolve().unwrap();
+        let names: Vec<&str> = c.extract.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["pairs", "posts"]);
+        assert!(c.extract[1].all);
+        assert!(
+            serde_json::from_str::<RawCrawlConfig>(
+                r#"{"seeds": [], "extract": {"x": {"selector": "a", "bogus": 1}}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

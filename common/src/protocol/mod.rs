@@ -16,18 +16,20 @@
 //! 5. coordinator -> `Shutdown`: the worker finishes in-flight leases,
 //!    reports them, sends `Goodbye` and exits.
 
+mod extract;
 mod report;
 mod settings;
 
+pub use extract::{ExtractRule, FieldValue, Take, URL_ATTRS};
 pub use report::{FetchOutcome, PageReport};
-pub use settings::{FetchSettings, WorkerSettings};
+pub use settings::{DEFAULT_RETRIES, FetchSettings, WorkerSettings};
 
 use crate::ids::{LeaseId, WorkerId};
 use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
@@ -122,6 +124,19 @@ mod tests {
             title: Some("t".into()),
             outlinks: 9,
             links: vec!["http://127.0.0.1/b".into()],
+            attempts: 2,
+            retry_after_secs: Some(3),
+            noindex: false,
+            nofollow: true,
+            canonical: Some("http://127.0.0.1/c".into()),
+            fields: [
+                ("one".to_owned(), FieldValue::One(Some("x".into()))),
+                ("none".to_owned(), FieldValue::One(None)),
+                ("many".to_owned(), FieldValue::Many(vec!["a".into(), "b".into()])),
+                ("pair".to_owned(), FieldValue::Pair(Some(("h".into(), "t".into())))),
+                ("pairs".to_owned(), FieldValue::Pairs(vec![("h".into(), "t".into())])),
+            ]
+            .into(),
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

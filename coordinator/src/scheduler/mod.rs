@@ -140,11 +140,7 @@ impl<'a> Scheduler<'a> {
         writer: &'a StoreWriter,
     ) -> Self {
         let (events_tx, events) = sync_channel(EVENT_BOUND);
-        let settings = WorkerSettings {
-            concurrency: config.concurrency,
-            fetch: config.fetch.clone(),
-            scope: config.scope.clone(),
-        };
+        let settings = config.worker_settings();
         let mut frontier = Frontier::new();
         for seed in &config.seeds {
             frontier.push(seed.as_str(), 0);
@@ -664,17 +660,5 @@ fn poison_record(q: &Queued, crashes: u32) -> PageRecord {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    PageRecord {
-        url: q.url.clone(),
-        status: None,
-        content_type: None,
-        depth: q.depth,
-        title: None,
-        bytes: 0,
-        fetched_at_ms: now,
-        elapsed_ms: 0,
-        outlinks: 0,
-        outcome: FetchOutcome::Poison { crashes },
-        worker: u32::MAX,
-    }
+    PageRecord::unfetched(q.url.clone(), q.depth, now, FetchOutcome::Poison { crashes })
 }

@@ -181,6 +181,12 @@ mod tests {
             outlinks: 3,
             outcome: FetchOutcome::Ok,
             worker: 1,
+            attempts: 1,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: Default::default(),
         }
     }
 

@@ -54,6 +54,12 @@ impl Fetcher {
             title: None,
             outlinks: 0,
             links: Vec::new(),
+            attempts: 1,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: std::collections::BTreeMap::new(),
         };
         report.outcome = self.fetch_into(lease, &mut report).await;
         report.elapsed_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
