@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use trawl_common::config::FieldRule;
 
 /// trawl: a fast multi-process web crawler you can query.
 #[derive(Debug, Parser)]
@@ -109,6 +110,25 @@ pub(crate) struct Tuning {
     /// Connect timeout, in seconds.
     #[arg(long, value_name = "SECS")]
     pub(crate) connect_timeout: Option<f64>,
+    /// Extra attempts after a connection error, a 5xx or a 429 (exponential
+    /// backoff with jitter, honouring Retry-After up to 30 s). Default 2.
+    #[arg(long, value_name = "N")]
+    pub(crate) retries: Option<u8>,
+    /// Follow links even from `<meta name=robots content=nofollow>` pages and
+    /// `rel=nofollow` anchors.
+    #[arg(long)]
+    pub(crate) ignore_nofollow: bool,
+    /// Extract a named field from every HTML page (repeatable).
+    /// SPEC is `SELECTOR[@WHAT[+WHAT]][*]`: WHAT is `text` (default), `html`
+    /// or an attribute (`href`/`src` come back as absolute URLs), `+WHAT` makes
+    /// pairs, a trailing `*` takes every match. E.g.
+    /// `posts=a.post-item-title@href+text*`.
+    #[arg(long = "extract", value_name = "NAME=SPEC", value_parser = parse_extract)]
+    pub(crate) extract: Vec<(String, FieldRule)>,
+}
+
+fn parse_extract(s: &str) -> Result<(String, FieldRule), String> {
+    FieldRule::parse_flag(s)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -11,6 +11,10 @@ use trawl_coordinator::WorkerLaunch;
 const USAGE: u8 = 2;
 
 pub(crate) fn run(args: CrawlArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = duplicate_field(&args.tuning.extract) {
+        eprintln!("trawl: error: invalid --extract: field {name:?} is given twice");
+        return Ok(ExitCode::from(USAGE));
+    }
     let flags = raw_config(args.seeds, args.store, args.tuning);
     let raw = match &args.config {
         Some(path) => RawCrawlConfig::from_file(path).map(|file| file.merged_with(flags)),
@@ -58,7 +62,16 @@ pub(crate) fn raw_config(
         max_bytes: t.max_bytes,
         timeout_secs: t.timeout,
         connect_timeout_secs: t.connect_timeout,
+        retries: t.retries,
+        ignore_nofollow: t.ignore_nofollow,
+        extract: t.extract.into_iter().collect(),
     }
+}
+
+/// The first `--extract` name given more than once.
+fn duplicate_field(fields: &[(String, trawl_common::config::FieldRule)]) -> Option<&str> {
+    let mut seen = std::collections::HashSet::new();
+    fields.iter().map(|(n, _)| n.as_str()).find(|n| !seen.insert(*n))
 }
 
 /// Runs a resolved crawl with live progress and prints its summary.
@@ -70,4 +83,69 @@ pub(crate) fn crawl(config: &CrawlConfig) -> anyhow::Result<trawl_coordinator::C
     let summary = summary?;
     report::print_summary(&summary, config)?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser as _;
+
+    fn args(argv: &[&str]) -> CrawlArgs {
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Crawl(a) => a,
+            other => panic!("not crawl: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn extract_flags_reach_the_config() {
+        let a = args(&[
+            "trawl",
+            "crawl",
+            "http://127.0.0.1:1/",
+            "--store",
+            "/tmp/x",
+            "--retries",
+            "4",
+            "--ignore-nofollow",
+            "--extract",
+            "posts=a.post-item-title@href+text*",
+            "--extract",
+            "h=h1",
+        ]);
+        let c = raw_config(a.seeds, a.store, a.tuning).resolve().unwrap();
+        assert_eq!(c.fetch.retries, 4);
+        assert!(c.ignore_nofollow);
+        let names: Vec<&str> = c.extract.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["h", "posts"]);
+    }
+
+    #[test]
+    fn bad_selector_is_a_usage_error_before_any_worker() {
+        let a = args(&[
+            "trawl",
+            "crawl",
+            "http://127.0.0.1:1/",
+            "--store",
+            "/nonexistent/x",
+            "--extract",
+            "posts=a[@href",
+        ]);
+        // Exit code 2 without starting anything (the store is never opened).
+        assert_eq!(run(a).unwrap(), ExitCode::from(USAGE));
+        let a = args(&[
+            "trawl",
+            "crawl",
+            "http://127.0.0.1:1/",
+            "--store",
+            "/nonexistent/x",
+            "--extract",
+            "a=h1",
+            "--extract",
+            "a=h2",
+        ]);
+        assert_eq!(run(a).unwrap(), ExitCode::from(USAGE));
+        assert!(Cli::try_parse_from(["trawl", "crawl", "--extract", "nonsense"]).is_err());
+    }
 }

@@ -51,7 +51,7 @@ pub(crate) fn connect(server: &str, id: WorkerId) -> Result<Connected, WorkerErr
     }))
     .map_err(|e| WorkerError::Ipc(format!("hello: {e}")))?;
     match control.recv() {
-        Ok(ToWorker::Configure(settings)) => Ok(Connected { id, up, control, settings }),
+        Ok(ToWorker::Configure(settings)) => Ok(Connected { id, up, control, settings: *settings }),
         Ok(other) => Err(WorkerError::Protocol(format!("expected Configure, got {other:?}"))),
         Err(e) => Err(WorkerError::Ipc(format!("waiting for Configure: {e}"))),
     }

@@ -6,10 +6,15 @@
 //! field by name, before any process is started. Only the resolved config
 //! crosses module boundaries.
 
+mod extract;
+
+pub use extract::FieldRule;
+
 use crate::error::ConfigError;
-use crate::protocol::FetchSettings;
+use crate::protocol::{ExtractRule, FetchSettings, WorkerSettings};
 use crate::url::{Scope, ScopeKind, Url, parse_crawl_url};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -72,6 +77,14 @@ pub struct RawCrawlConfig {
     /// Never follow URLs matching any of these regexes.
     #[serde(default)]
     pub deny: Vec<String>,
+    /// Extra attempts after a connection failure, 5xx or 429 (default 2).
+    pub retries: Option<u8>,
+    /// Follow links despite meta robots `nofollow` and `rel=nofollow`.
+    #[serde(default)]
+    pub ignore_nofollow: bool,
+    /// Named fields to extract from every HTML page.
+    #[serde(default)]
+    pub extract: BTreeMap<String, FieldRule>,
 }
 
 fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -164,6 +177,9 @@ impl RawCrawlConfig {
             sitemaps: pick(self.sitemaps, over.sitemaps),
             allow: list(self.allow, over.allow),
             deny: list(self.deny, over.deny),
+            retries: pick(self.retries, over.retries),
+            ignore_nofollow: self.ignore_nofollow || over.ignore_nofollow,
+            extract: if over.extract.is_empty() { self.extract } else { over.extract },
         }
     }
 }
@@ -205,6 +221,23 @@ pub struct CrawlConfig {
     pub robots: bool,
     /// Follow `Sitemap:` lines of robots.txt.
     pub sitemaps: bool,
+    /// Validated extraction rules, in name order.
+    pub extract: Vec<ExtractRule>,
+    /// Follow nofollow links too.
+    pub ignore_nofollow: bool,
+}
+
+impl CrawlConfig {
+    /// What every worker is told in `Configure`.
+    pub fn worker_settings(&self) -> WorkerSettings {
+        WorkerSettings {
+            concurrency: self.concurrency,
+            fetch: self.fetch.clone(),
+            scope: self.scope.clone(),
+            extract: self.extract.clone(),
+            ignore_nofollow: self.ignore_nofollow,
+        }
+    }
 }
 
 /// Every problem found while resolving, one per field.
@@ -376,6 +409,19 @@ impl RawCrawlConfig {
                 }
             }
         }
+        if let Some(r) = self.retries {
+            if r > 10 {
+                errs.push(ConfigError::new("--retries", format!("must be 0..=10, got {r}")));
+            }
+            fetch.retries = r;
+        }
+        let mut extract = Vec::with_capacity(self.extract.len());
+        for (name, rule) in &self.extract {
+            match rule.resolve(name) {
+                Ok(r) => extract.push(r),
+                Err(e) => errs.push(e),
+            }
+        }
         if !errs.is_empty() {
             return Err(ConfigErrors(errs));
         }
@@ -400,6 +446,8 @@ impl RawCrawlConfig {
             per_host: self.per_host,
             robots: !self.ignore_robots.unwrap_or(false),
             sitemaps: self.sitemaps.unwrap_or(false),
+            extract,
+            ignore_nofollow: self.ignore_nofollow,
         })
     }
 }
@@ -494,8 +542,11 @@ mod tests {
         let c = raw.resolve().unwrap();
         assert_eq!(c.workers, 2);
         assert_eq!(c.scope.deny.len(), 1);
+        assert_eq!(c.extract.len(), 2, "the [extract] table resolves");
         for key in config_keys() {
-            assert!(text.contains(&format!("{key} =")), "the example lacks `{key}`");
+            let documented =
+                text.contains(&format!("{key} =")) || text.contains(&format!("[{key}]"));
+            assert!(documented, "the example lacks `{key}`");
         }
     }
 
@@ -525,6 +576,9 @@ mod tests {
             sitemaps: _,
             allow: _,
             deny: _,
+            retries: _,
+            ignore_nofollow: _,
+            extract: _,
         } = RawCrawlConfig::default();
         vec![
             "seeds",
@@ -549,6 +603,9 @@ mod tests {
             "sitemaps",
             "allow",
             "deny",
+            "retries",
+            "ignore_nofollow",
+            "extract",
         ]
     }
 
@@ -557,6 +614,53 @@ mod tests {
         let mut r = raw(&["http://h/"]);
         r.deny = vec!["(".into()];
         assert_eq!(r.resolve().unwrap_err().0[0].field, "--deny");
+    }
+
+    #[test]
+    fn retries_and_extract_resolve() {
+        let mut r = raw(&["http://h/"]);
+        r.retries = Some(5);
+        r.ignore_nofollow = true;
+        let (name, rule) = FieldRule::parse_flag("posts=a.post@href+text*").unwrap();
+        r.extract.insert(name, rule);
+        let c = r.resolve().unwrap();
+        assert_eq!(c.fetch.retries, 5);
+        let s = c.worker_settings();
+        assert!(s.ignore_nofollow);
+        assert_eq!(s.extract.len(), 1);
+        assert_eq!(s.extract[0].name, "posts");
+        assert_eq!(raw(&["http://h/"]).resolve().unwrap().fetch.retries, 2);
+    }
+
+    #[test]
+    fn bad_selector_and_retries_are_named() {
+        let mut r = raw(&["http://h/"]);
+        r.retries = Some(11);
+        r.extract.insert("posts".into(), FieldRule { selector: "a[".into(), ..Default::default() });
+        r.extract.insert("ok".into(), FieldRule { selector: "a".into(), ..Default::default() });
+        let errs = r.resolve().unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["--retries", "extract.posts"]);
+        assert!(errs.to_string().contains("invalid extract.posts: bad selector \"a[\""), "{errs}");
+    }
+
+    #[test]
+    fn extract_table_deserializes() {
+        // The shape a future TOML file will carry, via serde (JSON here).
+        let json = r#"{"seeds": ["http://h/"], "store": "/tmp/x", "extract": {
+            "posts": { "selector": "a.post-item-title", "attr": "href", "all": true },
+            "pairs": { "selector": "a", "take": "href", "pair": "text" } }}"#;
+        let r: RawCrawlConfig = serde_json::from_str(json).unwrap();
+        let c = r.resolve().unwrap();
+        let names: Vec<&str> = c.extract.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["pairs", "posts"]);
+        assert!(c.extract[1].all);
+        assert!(
+            serde_json::from_str::<RawCrawlConfig>(
+                r#"{"seeds": [], "extract": {"x": {"selector": "a", "bogus": 1}}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -16,18 +16,20 @@
 //! 5. coordinator -> `Shutdown`: the worker finishes in-flight leases,
 //!    reports them, sends `Goodbye` and exits.
 
+mod extract;
 mod report;
 mod settings;
 
+pub use extract::{ExtractRule, FieldValue, Take, URL_ATTRS};
 pub use report::{FetchOutcome, PageReport};
-pub use settings::{FetchSettings, WorkerSettings};
+pub use settings::{DEFAULT_RETRIES, FetchSettings, WorkerSettings};
 
 use crate::ids::{LeaseId, WorkerId};
 use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
@@ -64,7 +66,7 @@ pub struct Lease {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ToWorker {
     /// Sent once, right after the handshake.
-    Configure(WorkerSettings),
+    Configure(Box<WorkerSettings>),
     /// URLs to fetch; never more than the credits the worker granted.
     Assign(Vec<Lease>),
     /// Finish in-flight work, report it, say `Goodbye` and exit.
@@ -138,6 +140,19 @@ mod tests {
             links: vec!["http://127.0.0.1/b".into()],
             text: None,
             sitemaps: Vec::new(),
+            attempts: 2,
+            retry_after_secs: Some(3),
+            noindex: false,
+            nofollow: true,
+            canonical: Some("http://127.0.0.1/c".into()),
+            fields: [
+                ("one".to_owned(), FieldValue::One(Some("x".into()))),
+                ("none".to_owned(), FieldValue::One(None)),
+                ("many".to_owned(), FieldValue::Many(vec!["a".into(), "b".into()])),
+                ("pair".to_owned(), FieldValue::Pair(Some(("h".into(), "t".into())))),
+                ("pairs".to_owned(), FieldValue::Pairs(vec![("h".into(), "t".into())])),
+            ]
+            .into(),
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

@@ -1,8 +1,10 @@
 //! What a worker reports for one lease. Expected per-URL failures are
 //! [`FetchOutcome`] values, never errors: they are stored and counted.
 
+use super::FieldValue;
 use crate::ids::LeaseId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How fetching one URL ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +35,8 @@ pub enum FetchOutcome {
         /// Which phase timed out.
         detail: String,
     },
-    /// Could not connect (refused, DNS, TLS).
+    /// The connection failed before a response arrived (refused, reset,
+    /// closed early, garbage instead of HTTP, DNS, TLS).
     Connect {
         /// The client's message.
         detail: String,
@@ -111,10 +114,24 @@ pub struct PageReport {
     pub title: Option<String>,
     /// Number of `a[href]` links on the page that resolve to http(s) URLs.
     pub outlinks: u32,
-    /// Distinct in-scope normalized links to consider for crawling.
+    /// Distinct in-scope normalized links to consider for crawling (empty
+    /// when the page is `nofollow` and nofollow is honoured).
     pub links: Vec<String>,
     /// The body as text, for robots.txt leases only.
     pub text: Option<String>,
     /// Child sitemaps listed by a sitemap index (sitemap leases only).
     pub sitemaps: Vec<String>,
+    /// Requests made for this URL (1 + retries used).
+    pub attempts: u8,
+    /// The final response was a 429 or 503 with this `Retry-After`, in
+    /// seconds: the coordinator can back off the whole host.
+    pub retry_after_secs: Option<u32>,
+    /// `<meta name=robots>` says `noindex`: title and fields were dropped.
+    pub noindex: bool,
+    /// `<meta name=robots>` says `nofollow`.
+    pub nofollow: bool,
+    /// `<link rel=canonical>`, resolved and normalized.
+    pub canonical: Option<String>,
+    /// User-defined fields (`--extract`), by name.
+    pub fields: BTreeMap<String, FieldValue>,
 }

@@ -1,9 +1,13 @@
 //! Settings the coordinator sends each worker in [`super::ToWorker::Configure`],
 //! so the worker needs no flags of its own and both sides stay consistent.
 
+use super::ExtractRule;
 use crate::url::Scope;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// Default extra attempts per URL.
+pub const DEFAULT_RETRIES: u8 = 2;
 
 /// How a worker fetches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +22,13 @@ pub struct FetchSettings {
     pub total_timeout: Duration,
     /// Body cap in bytes, enforced while streaming (after decompression).
     pub max_bytes: u64,
+    /// Extra attempts after a connection failure, a 5xx or a 429.
+    pub retries: u8,
+    /// Backoff before the first retry; doubles each time (plus jitter).
+    pub retry_base: Duration,
+    /// Longest wait before a retry. A `Retry-After` above it is not waited
+    /// for: the page is reported with `retry_after_secs` instead.
+    pub retry_max_wait: Duration,
 }
 
 impl Default for FetchSettings {
@@ -28,6 +39,9 @@ impl Default for FetchSettings {
             read_timeout: Duration::from_secs(20),
             total_timeout: Duration::from_secs(30),
             max_bytes: 10 * 1024 * 1024,
+            retries: DEFAULT_RETRIES,
+            retry_base: Duration::from_millis(500),
+            retry_max_wait: Duration::from_secs(30),
         }
     }
 }
@@ -41,4 +55,9 @@ pub struct WorkerSettings {
     pub fetch: FetchSettings,
     /// Which links are worth reporting back.
     pub scope: Scope,
+    /// Named fields to extract from every HTML page.
+    pub extract: Vec<ExtractRule>,
+    /// Follow links despite `<meta name=robots content=nofollow>` and
+    /// `rel=nofollow`.
+    pub ignore_nofollow: bool,
 }

@@ -11,9 +11,11 @@ use crate::store::{PageRecord, Store, StoreError};
 use filter::{Filters, Predicate, StatusFilter};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, UNIX_EPOCH};
 use thiserror::Error;
+use trawl_common::protocol::FieldValue;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -304,9 +306,10 @@ pub enum QueryError {
     },
 }
 
-/// One page as printed: the stable output schema.
+/// One page as printed: the stable output schema. `F` is how `fields` is
+/// printed: a JSON object for jsonl, a JSON-encoded string for csv.
 #[derive(Debug, Serialize)]
-pub struct PageView<'a> {
+pub struct PageView<'a, F = serde_json::Value> {
     /// URL.
     pub url: &'a str,
     /// HTTP status.
@@ -331,11 +334,47 @@ pub struct PageView<'a> {
     pub elapsed_ms: u32,
     /// Worker id.
     pub worker: u32,
+    /// Requests made (1 + retries).
+    pub attempts: u8,
+    /// `Retry-After` of a final 429/503, seconds.
+    pub retry_after_secs: Option<u32>,
+    /// meta robots `noindex` (title and fields not kept).
+    pub noindex: bool,
+    /// meta robots `nofollow`.
+    pub nofollow: bool,
+    /// `<link rel=canonical>`.
+    pub canonical: Option<&'a str>,
+    /// User-defined fields by name.
+    pub fields: F,
+}
+
+/// A field value as JSON: a string or null (first match), an array of
+/// strings (all matches), `[a, b]` or null (first pair), or an array of
+/// `[a, b]` (all pairs).
+pub fn field_json(v: &FieldValue) -> serde_json::Value {
+    let pair = |(a, b): &(String, String)| Value::from(vec![a.clone(), b.clone()]);
+    match v {
+        FieldValue::One(s) => s.clone().map_or(Value::Null, Value::from),
+        FieldValue::Many(v) => Value::from(v.clone()),
+        FieldValue::Pair(p) => p.as_ref().map_or(Value::Null, pair),
+        FieldValue::Pairs(v) => Value::Array(v.iter().map(pair).collect()),
+    }
+}
+
+/// All of a record's fields as one JSON object.
+pub fn fields_json(fields: &BTreeMap<String, FieldValue>) -> serde_json::Value {
+    serde_json::Value::Object(fields.iter().map(|(k, v)| (k.clone(), field_json(v))).collect())
 }
 
 impl<'a> PageView<'a> {
-    /// The printed view of a record.
+    /// The printed view of a record (jsonl).
     pub fn of(r: &'a PageRecord) -> Self {
+        PageView::with_fields(r, fields_json(&r.fields))
+    }
+}
+
+impl<'a, F> PageView<'a, F> {
+    fn with_fields(r: &'a PageRecord, fields: F) -> Self {
         let at = UNIX_EPOCH + Duration::from_millis(r.fetched_at_ms);
         Self {
             url: &r.url,
@@ -350,8 +389,19 @@ impl<'a> PageView<'a> {
             fetched_at: humantime::format_rfc3339_millis(at).to_string(),
             elapsed_ms: r.elapsed_ms,
             worker: r.worker,
+            attempts: r.attempts,
+            retry_after_secs: r.retry_after_secs,
+            noindex: r.noindex,
+            nofollow: r.nofollow,
+            canonical: r.canonical.as_deref(),
+            fields,
         }
     }
+}
+
+/// The csv view: `fields` as a JSON-encoded string.
+fn csv_view(r: &PageRecord) -> PageView<'_, String> {
+    PageView::with_fields(r, fields_json(&r.fields).to_string())
 }
 
 /// The value a page has for `--count-by`/`--sort`/projection `field`.
@@ -526,7 +576,7 @@ fn write_records(
             let mut w = csv::Writer::from_writer(&mut *out);
             for r in rows {
                 let (r, _) = r?;
-                w.serialize(PageView::of(&r))?;
+                w.serialize(csv_view(&r))?;
                 n += 1;
             }
             if n == 0 {
@@ -556,7 +606,7 @@ fn write_records(
     Ok(n)
 }
 
-const CSV_HEADER: [&str; 12] = [
+const CSV_HEADER: [&str; 18] = [
     "url",
     "status",
     "content_type",
@@ -569,6 +619,12 @@ const CSV_HEADER: [&str; 12] = [
     "fetched_at",
     "elapsed_ms",
     "worker",
+    "attempts",
+    "retry_after_secs",
+    "noindex",
+    "nofollow",
+    "canonical",
+    "fields",
 ];
 const TABLE_HEADER: [&str; 7] = ["URL", "STATUS", "DEPTH", "OUTCOME", "BYTES", "LINKS", "TITLE"];
 
@@ -611,8 +667,12 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         let w = s.writer().unwrap();
         for r in records {
-            w.send(crate::store::StoreOp::Page { record: r.clone(), retire: None, enqueue: None })
-                .unwrap();
+            w.send(crate::store::StoreOp::Page {
+                record: Box::new(r.clone()),
+                retire: None,
+                enqueue: None,
+            })
+            .unwrap();
         }
         w.finish().unwrap();
         (dir, s)
@@ -631,6 +691,12 @@ mod tests {
             outlinks: 0,
             outcome: if status == 200 { FetchOutcome::Ok } else { FetchOutcome::HttpError },
             worker: 0,
+            attempts: 1,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: Default::default(),
         }
     }
 
@@ -800,6 +866,48 @@ mod tests {
         assert_eq!(back.to_pairs(), pairs);
         let err = QueryOptions::from_pairs([("nope".into(), "1".into())]).unwrap_err();
         assert!(err.to_string().contains("nope"));
+    }
+
+    #[test]
+    fn fields_and_new_columns() {
+        let mut r = rec("http://a/1", 200);
+        r.attempts = 3;
+        r.canonical = Some("http://a/c".into());
+        r.fields.insert("title".into(), FieldValue::One(Some("T".into())));
+        r.fields.insert("none".into(), FieldValue::One(None));
+        r.fields.insert("tags".into(), FieldValue::Many(vec!["x".into(), "y".into()]));
+        r.fields.insert("first".into(), FieldValue::Pair(Some(("h".into(), "t".into()))));
+        r.fields.insert("posts".into(), FieldValue::Pairs(vec![("/p".into(), "P \"q\"".into())]));
+        let (_d, s) = store_with(&[r]);
+        let line = query(&s, QueryOptions::default());
+        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(v["attempts"], 3);
+        assert_eq!(v["canonical"], "http://a/c");
+        assert_eq!(v["noindex"], false);
+        assert_eq!(
+            v["fields"],
+            serde_json::json!({
+                "title": "T", "none": null, "tags": ["x", "y"],
+                "first": ["h", "t"], "posts": [["/p", "P \"q\""]]
+            })
+        );
+
+        let csv = query(&s, QueryOptions { format: Format::Csv, ..Default::default() });
+        let mut rd = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+        assert_eq!(header, CSV_HEADER);
+        let row = rd.records().next().unwrap().unwrap();
+        let fields: serde_json::Value = serde_json::from_str(&row[17]).unwrap();
+        assert_eq!(fields, v["fields"]);
+
+        let table = query(&s, QueryOptions { format: Format::Table, ..Default::default() });
+        assert!(!table.contains("posts"));
+
+        let posts = query(
+            &s,
+            QueryOptions { wheres: vec!["fields.posts exists".into()], ..Default::default() },
+        );
+        assert_eq!(posts.lines().count(), 1, "--where reaches fields");
     }
 
     #[test]

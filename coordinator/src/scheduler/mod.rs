@@ -169,11 +169,7 @@ impl<'a> Scheduler<'a> {
         writer: &'a StoreWriter,
     ) -> Result<Self, CoordinatorError> {
         let (events_tx, events) = sync_channel(EVENT_BOUND);
-        let settings = WorkerSettings {
-            concurrency: config.concurrency,
-            fetch: config.fetch.clone(),
-            scope: config.scope.clone(),
-        };
+        let settings = config.worker_settings();
         let mut frontier = Frontier::new(PolitenessConfig {
             delay: config.delay,
             per_host: config.per_host,
@@ -537,7 +533,7 @@ impl<'a> Scheduler<'a> {
             });
         }
         let retire = done.and_then(|q| self.segments.stored(q));
-        self.writer.send(StoreOp::Page { record, retire, enqueue })?;
+        self.writer.send(StoreOp::Page { record: Box::new(record), retire, enqueue })?;
         Ok(())
     }
 
@@ -857,19 +853,7 @@ fn unfetched_record(q: &Queued, outcome: FetchOutcome) -> PageRecord {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    PageRecord {
-        url: q.url.clone(),
-        status: None,
-        content_type: None,
-        depth: q.depth,
-        title: None,
-        bytes: 0,
-        fetched_at_ms: now,
-        elapsed_ms: 0,
-        outlinks: 0,
-        outcome,
-        worker: u32::MAX,
-    }
+    PageRecord::unfetched(q.url.clone(), q.depth, now, outcome)
 }
 
 fn poison_record(q: &Queued, crashes: u32) -> PageRecord {

@@ -196,11 +196,17 @@ pub(crate) mod tests {
             outlinks: 3,
             outcome: FetchOutcome::Ok,
             worker: 1,
+            attempts: 1,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: Default::default(),
         }
     }
 
     fn put(url: &str) -> StoreOp {
-        StoreOp::Page { record: rec(url), retire: None, enqueue: None }
+        StoreOp::Page { record: Box::new(rec(url)), retire: None, enqueue: None }
     }
 
     #[test]
@@ -233,7 +239,7 @@ pub(crate) mod tests {
         }))
         .unwrap();
         w.send(StoreOp::Page {
-            record: rec("http://a/"),
+            record: Box::new(rec("http://a/")),
             retire: Some((0, 1)),
             enqueue: Some(Segment {
                 depth: 1,

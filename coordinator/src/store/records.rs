@@ -2,10 +2,12 @@
 //! read (and migrate) older records; the body is bincode 2 (`standard`).
 
 use serde::{Deserialize, Serialize};
-use trawl_common::protocol::{FetchOutcome, PageReport};
+use std::collections::BTreeMap;
+use trawl_common::protocol::{FetchOutcome, FieldValue, PageReport};
 
-/// Version of [`PageRecord`]'s encoding.
-pub const RECORD_VERSION: u8 = 1;
+/// Version of [`PageRecord`]'s encoding. Version 1 records (before
+/// attempts, robots flags, canonical and fields) are still decoded.
+pub const RECORD_VERSION: u8 = 2;
 
 /// Upper bound on one decoded record, against corrupt length prefixes.
 const DECODE_LIMIT: usize = 16 * 1024 * 1024;
@@ -35,9 +37,85 @@ pub struct PageRecord {
     pub outcome: FetchOutcome,
     /// Which worker fetched it.
     pub worker: u32,
+    /// Requests made (1 + retries).
+    pub attempts: u8,
+    /// `Retry-After` of a final 429/503, in seconds.
+    pub retry_after_secs: Option<u32>,
+    /// The page asked not to be indexed: title and fields were not kept.
+    pub noindex: bool,
+    /// The page's meta robots says `nofollow`.
+    pub nofollow: bool,
+    /// `<link rel=canonical>`, resolved.
+    pub canonical: Option<String>,
+    /// User-defined fields (`--extract`).
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+/// The version 1 layout, decoded and upgraded on read.
+#[derive(Deserialize)]
+struct PageRecordV1 {
+    url: String,
+    status: Option<u16>,
+    content_type: Option<String>,
+    depth: u32,
+    title: Option<String>,
+    bytes: u64,
+    fetched_at_ms: u64,
+    elapsed_ms: u32,
+    outlinks: u32,
+    outcome: FetchOutcome,
+    worker: u32,
+}
+
+impl From<PageRecordV1> for PageRecord {
+    fn from(r: PageRecordV1) -> Self {
+        Self {
+            url: r.url,
+            status: r.status,
+            content_type: r.content_type,
+            depth: r.depth,
+            title: r.title,
+            bytes: r.bytes,
+            fetched_at_ms: r.fetched_at_ms,
+            elapsed_ms: r.elapsed_ms,
+            outlinks: r.outlinks,
+            outcome: r.outcome,
+            worker: r.worker,
+            // Version 1 workers made exactly one request.
+            attempts: 1,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: BTreeMap::new(),
+        }
+    }
 }
 
 impl PageRecord {
+    /// A record for a URL that no worker reported on (e.g. poison).
+    pub fn unfetched(url: String, depth: u32, at_ms: u64, outcome: FetchOutcome) -> Self {
+        Self {
+            url,
+            status: None,
+            content_type: None,
+            depth,
+            title: None,
+            bytes: 0,
+            fetched_at_ms: at_ms,
+            elapsed_ms: 0,
+            outlinks: 0,
+            outcome,
+            worker: u32::MAX,
+            attempts: 0,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: BTreeMap::new(),
+        }
+    }
+
     /// Builds the record for a worker's report.
     pub fn from_report(r: PageReport, worker: u32) -> Self {
         Self {
@@ -52,6 +130,12 @@ impl PageRecord {
             outlinks: r.outlinks,
             outcome: r.outcome,
             worker,
+            attempts: r.attempts,
+            retry_after_secs: r.retry_after_secs,
+            noindex: r.noindex,
+            nofollow: r.nofollow,
+            canonical: r.canonical,
+            fields: r.fields,
         }
     }
 
@@ -67,13 +151,14 @@ impl PageRecord {
 
     /// Decodes a stored value.
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let cfg = bincode::config::standard().with_limit::<DECODE_LIMIT>();
         match bytes.split_first() {
-            Some((&RECORD_VERSION, body)) => {
-                let cfg = bincode::config::standard().with_limit::<DECODE_LIMIT>();
-                bincode::serde::decode_from_slice(body, cfg)
-                    .map(|(r, _)| r)
-                    .map_err(|e| e.to_string())
-            }
+            Some((&RECORD_VERSION, body)) => bincode::serde::decode_from_slice(body, cfg)
+                .map(|(r, _)| r)
+                .map_err(|e| e.to_string()),
+            Some((1, body)) => bincode::serde::decode_from_slice::<PageRecordV1, _>(body, cfg)
+                .map(|(r, _)| r.into())
+                .map_err(|e| format!("version 1 record: {e}")),
             Some((v, _)) => Err(format!("unknown record version {v}")),
             None => Err("empty record".into()),
         }
@@ -94,5 +179,63 @@ mod tests {
         bad[0] = 99;
         assert!(PageRecord::decode(&bad).unwrap_err().contains("version 99"));
         assert!(PageRecord::decode(&[]).is_err());
+    }
+
+    #[test]
+    fn new_fields_round_trip() {
+        let mut r = crate::store::tests::rec("http://x/");
+        r.attempts = 3;
+        r.retry_after_secs = Some(7);
+        r.noindex = true;
+        r.canonical = Some("http://x/c".into());
+        r.fields.insert("a".into(), FieldValue::Pairs(vec![("h".into(), "t".into())]));
+        r.fields.insert("b".into(), FieldValue::One(None));
+        assert_eq!(PageRecord::decode(&r.encode()).unwrap(), r);
+    }
+
+    /// The exact version 1 layout, as the previous release wrote it.
+    #[derive(Serialize)]
+    struct V1<'a> {
+        url: &'a str,
+        status: Option<u16>,
+        content_type: Option<&'a str>,
+        depth: u32,
+        title: Option<&'a str>,
+        bytes: u64,
+        fetched_at_ms: u64,
+        elapsed_ms: u32,
+        outlinks: u32,
+        outcome: FetchOutcome,
+        worker: u32,
+    }
+
+    #[test]
+    fn version_1_records_still_decode() {
+        let v1 = V1 {
+            url: "http://x/old",
+            status: Some(301),
+            content_type: None,
+            depth: 4,
+            title: Some("old"),
+            bytes: 12,
+            fetched_at_ms: 99,
+            elapsed_ms: 5,
+            outlinks: 1,
+            outcome: FetchOutcome::Redirect { location: "http://x/new".into() },
+            worker: 2,
+        };
+        let mut bytes = vec![1u8];
+        bytes.extend(bincode::serde::encode_to_vec(&v1, bincode::config::standard()).unwrap());
+        let r = PageRecord::decode(&bytes).unwrap();
+        assert_eq!(r.url, "http://x/old");
+        assert_eq!(
+            (r.status, r.depth, r.title.as_deref(), r.worker),
+            (Some(301), 4, Some("old"), 2)
+        );
+        assert_eq!(r.outcome, FetchOutcome::Redirect { location: "http://x/new".into() });
+        assert_eq!((r.attempts, r.noindex, r.canonical, r.fields.len()), (1, false, None, 0));
+        // A v1 body under a v2 tag does not decode.
+        bytes[0] = RECORD_VERSION;
+        assert!(PageRecord::decode(&bytes).is_err());
     }
 }

@@ -41,8 +41,8 @@ pub enum StoreOp {
     /// A page is done: store its record, retire the segment it completed,
     /// and enqueue the new URLs it led to, all or nothing.
     Page {
-        /// The record.
-        record: PageRecord,
+        /// The record (boxed: it is much larger than the other variants).
+        record: Box<PageRecord>,
         /// A segment this record completes, if any.
         retire: Option<SegmentId>,
         /// New URLs found on it.

@@ -155,7 +155,7 @@ pub fn spawn<E: From<WorkerEvent> + Send + 'static>(
             ));
         }
     };
-    if control.send(ToWorker::Configure(settings.clone())).is_err() {
+    if control.send(ToWorker::Configure(Box::new(settings.clone()))).is_err() {
         return Err(fail(&mut child, SpawnError::Ipc("worker closed during configure".into())));
     }
     if let Err(e) = spawn_reader(id, rx, events) {

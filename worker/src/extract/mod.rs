@@ -1,14 +1,20 @@
-//! Sync, pure extraction: HTML text in, title and links out. No I/O, no
-//! runtime; called on the blocking pool. `scraper::Html` never leaves
-//! [`extract`], so nothing `!Send` can cross an `.await`.
+//! Sync, pure extraction: HTML text in; title, links, robots directives,
+//! canonical and user-defined fields out. No I/O, no runtime; called on
+//! the blocking pool. `scraper::Html` never leaves [`extract`], so nothing
+//! `!Send` can cross an `.await`.
 
 mod charset;
+mod depth;
+mod fields;
 
 pub use charset::decode;
+pub use depth::{MAX_DEPTH, cap_nesting};
+pub use fields::{MAX_VALUE_BYTES, MAX_VALUES, Rules};
 
 use scraper::{Html, Selector};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
+use trawl_common::protocol::FieldValue;
 use trawl_common::url::{ScopeMatcher, Url, resolve_link};
 
 #[allow(clippy::unwrap_used)] // constant selectors, checked by the tests below
@@ -17,6 +23,11 @@ static LINKS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").u
 static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").unwrap());
 #[allow(clippy::unwrap_used)]
 static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").unwrap());
+#[allow(clippy::unwrap_used)]
+static META: LazyLock<Selector> = LazyLock::new(|| Selector::parse("meta[name][content]").unwrap());
+#[allow(clippy::unwrap_used)]
+static CANONICAL: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("link[rel][href]").unwrap());
 
 /// What one page yields.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -25,8 +36,38 @@ pub struct Extracted {
     pub title: Option<String>,
     /// Number of `a[href]` links that resolve to http(s) URLs.
     pub outlinks: u32,
-    /// Distinct in-scope normalized links, in document order.
+    /// Distinct in-scope normalized links, in document order; without
+    /// `nofollow` ones unless nofollow is ignored.
     pub links: Vec<String>,
+    /// `<meta name=robots>` says `noindex` (or `none`): title and fields
+    /// are left empty.
+    pub noindex: bool,
+    /// `<meta name=robots>` says `nofollow` (or `none`).
+    pub nofollow: bool,
+    /// `<link rel=canonical href>`, resolved and normalized.
+    pub canonical: Option<String>,
+    /// User-defined fields by name.
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+/// Does any token of a space- or comma-separated list equal `word`
+/// (ASCII case-insensitive)?
+fn has_token(list: &str, word: &str) -> bool {
+    list.split(|c: char| c == ',' || c.is_ascii_whitespace()).any(|t| t.eq_ignore_ascii_case(word))
+}
+
+/// Is this body binary rather than text, whatever it is labelled? True
+/// when the first KiB (after any UTF-16 BOM check) has a NUL byte or more
+/// than 1 in 32 control bytes that never appear in text (WHATWG "binary
+/// data bytes").
+pub fn looks_binary(body: &[u8]) -> bool {
+    if body.starts_with(b"\xfe\xff") || body.starts_with(b"\xff\xfe") {
+        return false;
+    }
+    let head = &body[..body.len().min(1024)];
+    let binary =
+        head.iter().filter(|&&b| matches!(b, 0..=8 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f)).count();
+    head.contains(&0) || binary * 32 > head.len()
 }
 
 /// Is this response HTML? By `Content-Type`, or, when there is none, by
@@ -53,22 +94,35 @@ fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Extracts title and links from `html`, fetched from `page`. Links are
+/// Extracts everything from `html`, fetched from `page`. Links are
 /// resolved against `<base href>` when present, normalized, deduplicated
-/// and filtered by `scope`.
-pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher) -> Extracted {
-    let doc = Html::parse_document(html);
-    let title = doc
-        .select(&TITLE)
-        .next()
-        .map(|t| collapse_ws(&t.text().collect::<String>()))
-        .filter(|t| !t.is_empty());
+/// and filtered by `scope`; robots directives and `rules` are applied.
+/// Nesting deeper than [`MAX_DEPTH`] is flattened first (see [`cap_nesting`]).
+pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
+    let doc = Html::parse_document(&cap_nesting(html, MAX_DEPTH));
     let base = doc
         .select(&BASE)
         .next()
         .and_then(|b| b.value().attr("href"))
         .and_then(|h| page.join(h.trim()).ok())
         .unwrap_or_else(|| page.clone());
+    let (mut noindex, mut nofollow) = (false, false);
+    for m in doc.select(&META) {
+        let v = m.value();
+        if v.attr("name").is_some_and(|n| n.trim().eq_ignore_ascii_case("robots")) {
+            let content = v.attr("content").unwrap_or("");
+            let none = has_token(content, "none");
+            noindex |= none || has_token(content, "noindex");
+            nofollow |= none || has_token(content, "nofollow");
+        }
+    }
+    let canonical = doc
+        .select(&CANONICAL)
+        .find(|l| l.value().attr("rel").is_some_and(|r| has_token(r, "canonical")))
+        .and_then(|l| l.value().attr("href"))
+        .and_then(|h| resolve_link(&base, h))
+        .map(String::from);
+    let follow = rules.ignore_nofollow || !nofollow;
     let mut outlinks = 0u32;
     let mut seen = HashSet::new();
     let mut links = Vec::new();
@@ -76,14 +130,26 @@ pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher) -> Extracted {
         let Some(href) = a.value().attr("href") else { continue };
         let Some(url) = resolve_link(&base, href) else { continue };
         outlinks = outlinks.saturating_add(1);
-        if scope.allows(&url) {
-            let s: String = url.into();
-            if seen.insert(s.clone()) {
-                links.push(s);
-            }
+        let rel_nofollow = a.value().attr("rel").is_some_and(|r| has_token(r, "nofollow"));
+        if !follow || (rel_nofollow && !rules.ignore_nofollow) || !scope.allows(&url) {
+            continue;
+        }
+        let s: String = url.into();
+        if seen.insert(s.clone()) {
+            links.push(s);
         }
     }
-    Extracted { title, outlinks, links }
+    let (title, fields) = if noindex {
+        (None, BTreeMap::new())
+    } else {
+        let title = doc
+            .select(&TITLE)
+            .next()
+            .map(|t| collapse_ws(&t.text().collect::<String>()))
+            .filter(|t| !t.is_empty());
+        (title, rules.apply(&doc, &base))
+    };
+    Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }
 }
 
 #[cfg(test)]
@@ -99,11 +165,123 @@ mod tests {
         Scope::new(ScopeKind::Host, &[page()]).matcher().unwrap()
     }
 
+    fn extract(page: &Url, html: &str, scope: &ScopeMatcher) -> Extracted {
+        super::extract(page, html, scope, &Rules::default())
+    }
+
     #[test]
     fn selectors_parse() {
         LazyLock::force(&LINKS);
         LazyLock::force(&TITLE);
         LazyLock::force(&BASE);
+        LazyLock::force(&META);
+        LazyLock::force(&CANONICAL);
+    }
+
+    #[test]
+    fn meta_robots_noindex_drops_content_keeps_links() {
+        let html = r#"<html><head><title>Secret</title>
+            <META NAME="Robots" CONTENT="NoIndex, follow"></head>
+            <body><h1>x</h1><a href="a">a</a></body></html>"#;
+        let rules = Rules::new(&[rule("h", "h1")], false);
+        let e = super::extract(&page(), html, &scope(), &rules);
+        assert!(e.noindex && !e.nofollow);
+        assert_eq!((e.title, e.fields.len()), (None, 0));
+        assert_eq!(e.links, ["http://h.test/dir/a"]);
+        // `none` is noindex + nofollow; other meta names do not count.
+        let html = r#"<meta name="robots" content="none"><meta name="description" content="noindex">
+            <a href="a">a</a>"#;
+        let e = extract(&page(), html, &scope());
+        assert!(e.noindex && e.nofollow && e.links.is_empty());
+        assert_eq!(e.outlinks, 1);
+        let e = extract(
+            &page(),
+            r#"<meta name="googlebot" content="noindex"><title>t</title>"#,
+            &scope(),
+        );
+        assert!(!e.noindex && e.title.is_some());
+    }
+
+    #[test]
+    fn nofollow_meta_and_rel() {
+        let html = r#"<meta name="robots" content="nofollow"><a href="a">a</a><a href="b">b</a>"#;
+        let e = extract(&page(), html, &scope());
+        assert!(e.nofollow && !e.noindex);
+        assert!(e.links.is_empty());
+        assert_eq!(e.outlinks, 2);
+        let e = super::extract(&page(), html, &scope(), &Rules::new(&[], true));
+        assert_eq!(e.links.len(), 2);
+        assert!(e.nofollow, "the directive is still recorded");
+
+        let html = r#"<a href="a" rel="ugc NoFollow">a</a><a href="b" rel="noopener">b</a>"#;
+        let e = extract(&page(), html, &scope());
+        assert_eq!(e.links, ["http://h.test/dir/b"]);
+        assert_eq!(e.outlinks, 2);
+        assert!(!e.nofollow);
+        let e = super::extract(&page(), html, &scope(), &Rules::new(&[], true));
+        assert_eq!(e.links.len(), 2);
+    }
+
+    #[test]
+    fn canonical_is_resolved() {
+        let html = r#"<head><base href="/b/"><link rel="stylesheet" href="s.css">
+            <link rel="Canonical" href="../Page?x=1#frag"></head>"#;
+        let e = extract(&page(), html, &scope());
+        assert_eq!(e.canonical.as_deref(), Some("http://h.test/Page?x=1"));
+        let e = extract(&page(), r#"<link rel="canonical" href="javascript:x">"#, &scope());
+        assert_eq!(e.canonical, None);
+    }
+
+    #[test]
+    fn binary_sniffing() {
+        assert!(looks_binary(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
+        assert!(looks_binary(b"<html>\0"));
+        assert!(!looks_binary(b"<html><body>caf\xc3\xa9\t\r\n</body></html>"));
+        assert!(!looks_binary(b"\xff\xfe<\0h\0"));
+        assert!(!looks_binary(b""));
+        // A stray control byte in a long text page is not enough.
+        let mut page = b"<p>".repeat(100);
+        page.push(0x1b);
+        assert!(!looks_binary(&page));
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let n = 100_000;
+        let html = format!(
+            "<title>deep</title>{}<a href=x>x</a>{}",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        );
+        let rules = Rules::new(&[rule("d", "div div a"), rule_html("h", "div")], false);
+        // Run where extraction runs: a thread with tokio's default 2 MiB stack.
+        let e = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || super::extract(&page(), &html, &scope(), &rules))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(e.title.as_deref(), Some("deep"));
+        assert_eq!(e.links, ["http://h.test/dir/x"]);
+        assert_eq!(e.fields["d"], FieldValue::One(Some("x".into())));
+        assert!(matches!(&e.fields["h"], FieldValue::One(Some(h)) if h.len() <= MAX_VALUE_BYTES));
+    }
+
+    fn rule(name: &str, sel: &str) -> trawl_common::protocol::ExtractRule {
+        trawl_common::protocol::ExtractRule {
+            name: name.into(),
+            selector: sel.into(),
+            take: trawl_common::protocol::Take::Text,
+            pair: None,
+            all: false,
+        }
+    }
+
+    fn rule_html(name: &str, sel: &str) -> trawl_common::protocol::ExtractRule {
+        trawl_common::protocol::ExtractRule {
+            take: trawl_common::protocol::Take::Html,
+            ..rule(name, sel)
+        }
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 mod client;
 mod outcome;
+mod retry;
 
 use crate::error::WorkerError;
-use crate::extract::{self, Extracted};
+use crate::extract::{self, Extracted, Rules};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use trawl_common::protocol::{
     FetchOutcome, FetchSettings, Lease, LeaseKind, PageReport, WorkerSettings,
 };
@@ -24,6 +25,13 @@ pub struct Fetcher {
     client: reqwest::Client,
     settings: FetchSettings,
     scope: Arc<ScopeMatcher>,
+    rules: Arc<Rules>,
+}
+
+/// The response's `Retry-After`, if present and parseable.
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    retry::parse_retry_after(v, SystemTime::now())
 }
 
 /// A body read under the size cap.
@@ -45,6 +53,7 @@ impl Fetcher {
                     .matcher()
                     .map_err(|e| WorkerError::Setup(format!("scope patterns: {e}")))?,
             ),
+            rules: Arc::new(Rules::new(&settings.extract, settings.ignore_nofollow)),
         })
     }
 
@@ -69,6 +78,12 @@ impl Fetcher {
             links: Vec::new(),
             text: None,
             sitemaps: Vec::new(),
+            attempts: 0,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: std::collections::BTreeMap::new(),
         };
         report.outcome = match lease.kind {
             LeaseKind::Page => self.fetch_into(lease, &mut report).await,
@@ -84,9 +99,9 @@ impl Fetcher {
             Ok(u) => u,
             Err(e) => return FetchOutcome::Connect { detail: format!("invalid url: {e}") },
         };
-        let resp = match self.client.get(url.clone()).send().await {
+        let resp = match self.send_with_retries(&url, report).await {
             Ok(r) => r,
-            Err(e) => return outcome::from_request_error(&e),
+            Err(outcome) => return outcome,
         };
         let status = resp.status();
         report.status = Some(status.as_u16());
@@ -95,6 +110,9 @@ impl Fetcher {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        if matches!(status.as_u16(), 429 | 503) {
+            report.retry_after_secs = retry_after(&resp).map(retry::as_report_secs);
+        }
 
         if status.is_redirection() {
             let location =
@@ -128,21 +146,30 @@ impl Fetcher {
         if !status.is_success() {
             return FetchOutcome::HttpError;
         }
+        if extract::looks_binary(&body) {
+            // Labelled HTML (or unlabelled) but not text: do not parse.
+            return FetchOutcome::NotHtml;
+        }
         if !extract::is_html(report.content_type.as_deref(), &body) {
             return FetchOutcome::NotHtml;
         }
         let content_type = report.content_type.clone();
         let scope = self.scope.clone();
+        let rules = self.rules.clone();
         let parsed = tokio::task::spawn_blocking(move || {
             let text = extract::decode(&body, content_type.as_deref());
-            extract::extract(&url, &text, &scope)
+            extract::extract(&url, &text, &scope, &rules)
         })
         .await;
         match parsed {
-            Ok(Extracted { title, outlinks, links }) => {
+            Ok(Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }) => {
                 report.title = title;
                 report.outlinks = outlinks;
                 report.links = links;
+                report.noindex = noindex;
+                report.nofollow = nofollow;
+                report.canonical = canonical;
+                report.fields = fields;
                 FetchOutcome::Ok
             }
             Err(e) => FetchOutcome::Body { detail: format!("parser failed: {e}") },
@@ -250,6 +277,59 @@ impl Fetcher {
         // Too many redirects: RFC 9309 treats this like an unavailable file.
         report.status = None;
         Err(FetchOutcome::BadRedirect { detail: "too many redirects".into() })
+    }
+
+    /// Sends the request, retrying connection failures, 5xx and 429 with
+    /// exponential backoff and jitter (or `Retry-After`, when it is no
+    /// longer than `retry_max_wait`). Returns the last response, or the
+    /// outcome of the last failed attempt; `report.attempts` counts them.
+    async fn send_with_retries(
+        &self,
+        url: &Url,
+        report: &mut PageReport,
+    ) -> Result<reqwest::Response, FetchOutcome> {
+        let s = &self.settings;
+        let mut attempt: u8 = 0;
+        loop {
+            attempt = attempt.saturating_add(1);
+            report.attempts = attempt;
+            let can_retry = attempt <= s.retries;
+            let (delay, reason) = match self.client.get(url.clone()).send().await {
+                Err(e) => {
+                    let outcome = outcome::from_request_error(&e);
+                    if !(can_retry && retry::retryable_error(&e)) {
+                        return Err(outcome);
+                    }
+                    let delay =
+                        retry::backoff(attempt, s.retry_base, s.retry_max_wait, retry::jitter());
+                    (delay, outcome.kind().to_owned())
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    if !(can_retry && retry::retryable_status(status)) {
+                        return Ok(resp);
+                    }
+                    let delay = match retry_after(&resp) {
+                        // Longer than we may wait: report it, so the
+                        // coordinator can back off the whole host.
+                        Some(d) if d > s.retry_max_wait => return Ok(resp),
+                        Some(d) => d,
+                        None => {
+                            retry::backoff(attempt, s.retry_base, s.retry_max_wait, retry::jitter())
+                        }
+                    };
+                    (delay, status.to_string())
+                }
+            };
+            tracing::debug!(
+                url = %url,
+                attempt,
+                reason = %reason,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
     }
 
     /// Reads the body, stopping at `max_bytes` (after decompression, so a

@@ -16,14 +16,13 @@ fn chain(e: &reqwest::Error) -> String {
     s
 }
 
-/// An error before a response arrived.
+/// An error before a response arrived: a timeout, or else the connection
+/// failed (refused, reset, closed before a response, not HTTP).
 pub(crate) fn from_request_error(e: &reqwest::Error) -> FetchOutcome {
     if e.is_timeout() {
         FetchOutcome::Timeout { detail: chain(e) }
-    } else if e.is_connect() {
-        FetchOutcome::Connect { detail: chain(e) }
     } else {
-        FetchOutcome::Body { detail: chain(e) }
+        FetchOutcome::Connect { detail: chain(e) }
     }
 }
 
