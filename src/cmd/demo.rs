@@ -5,12 +5,15 @@ use super::crawl;
 use crate::cli::DemoArgs;
 use anyhow::Context as _;
 use std::process::ExitCode;
+use trawl_common::config::FieldRule;
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::Store;
 use trawl_site::{SiteServer, SiteSpec};
 
 /// Workers the demo uses unless told otherwise.
 const DEMO_WORKERS: u32 = 4;
+/// What the demo extracts unless told otherwise.
+const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let server =
@@ -25,6 +28,11 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let mut tuning = args.tuning;
     tuning.workers = tuning.workers.or(Some(DEMO_WORKERS.to_string()));
+    if tuning.extract.is_empty() {
+        // The classic blog-listing extraction: every post link with its title.
+        let rule = FieldRule::parse_flag(DEMO_EXTRACT).map_err(anyhow::Error::msg)?;
+        tuning.extract.push(rule);
+    }
     let raw = crawl::raw_config(vec![server.base_url()], Some(store.clone()), tuning);
     let config = match raw.resolve() {
         Ok(c) => c,
@@ -50,6 +58,20 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("\na few stored pages (trawl query --store DIR --format table --limit 5):");
     let store = Store::open_existing(&config.store)?;
     let opts = QueryOptions { limit: Some(5), format: Format::Table, ..Default::default() };
+    query::run(&store, &opts, &mut std::io::stdout().lock())?;
+    println!("\nextracted post links of the front page (--fields url,fields.posts --limit 1):");
+    let opts = QueryOptions {
+        limit: Some(1),
+        fields: Some("url,fields.posts".into()),
+        ..Default::default()
+    };
+    query::run(&store, &opts, &mut std::io::stdout().lock())?;
+    println!("\npages per depth (--count-by depth --format table):");
+    let opts = QueryOptions {
+        count_by: Some("depth".into()),
+        format: Format::Table,
+        ..Default::default()
+    };
     query::run(&store, &opts, &mut std::io::stdout().lock())?;
     server.shutdown();
     Ok(ExitCode::SUCCESS)

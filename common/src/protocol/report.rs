@@ -53,6 +53,16 @@ pub enum FetchOutcome {
         /// How many workers died on it.
         crashes: u32,
     },
+    /// A redirect back into its own chain.
+    RedirectLoop {
+        /// The chain, first URL first, ending with the repeated target.
+        chain: Vec<String>,
+    },
+    /// A redirect chain longer than the limit (10 hops).
+    TooManyRedirects {
+        /// The chain, first URL first, ending with the unfollowed target.
+        chain: Vec<String>,
+    },
 }
 
 impl FetchOutcome {
@@ -70,6 +80,8 @@ impl FetchOutcome {
             Self::Body { .. } => "body",
             Self::Poison { .. } => "poison",
             Self::Disallowed => "disallowed",
+            Self::RedirectLoop { .. } => "redirect_loop",
+            Self::TooManyRedirects { .. } => "too_many_redirects",
         }
     }
 
@@ -78,6 +90,9 @@ impl FetchOutcome {
         match self {
             Self::Ok | Self::NotHtml | Self::HttpError => None,
             Self::Disallowed => Some("robots.txt".into()),
+            Self::RedirectLoop { chain } | Self::TooManyRedirects { chain } => {
+                Some(chain.join(" -> "))
+            }
             Self::Redirect { location } => Some(location.clone()),
             Self::TooLarge { limit } => Some(format!("body exceeds {limit} bytes")),
             Self::Poison { crashes } => Some(format!("{crashes} workers crashed on this URL")),

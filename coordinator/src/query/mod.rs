@@ -269,7 +269,7 @@ impl Format {
 }
 
 /// Every outcome kind, for validating `--outcome`.
-const OUTCOMES: [&str; 11] = [
+const OUTCOMES: [&str; 13] = [
     "ok",
     "not_html",
     "redirect",
@@ -281,6 +281,8 @@ const OUTCOMES: [&str; 11] = [
     "body",
     "disallowed",
     "poison",
+    "redirect_loop",
+    "too_many_redirects",
 ];
 
 /// Why a query failed.

@@ -16,6 +16,7 @@
 
 mod leases;
 mod pool;
+mod redirects;
 mod segments;
 
 use crate::control::{ControlRequest, RecentError, StatusReport, WorkerStatus};
@@ -28,6 +29,7 @@ use crate::store::{PageRecord, Store, StoreOp, StoreWriter};
 use crate::supervisor::{self, WorkerEvent, WorkerLaunch};
 use leases::{CrashLedger, Verdict};
 use pool::{PoolSample, Slot};
+use redirects::Redirects;
 use segments::Segments;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -150,6 +152,8 @@ pub(crate) struct Scheduler<'a> {
     resumed_queue: u64,
     /// Persisted queue segments still holding unstored URLs.
     segments: Segments,
+    /// Redirect chains in progress.
+    redirects: Redirects,
     /// Body bytes fetched by this run.
     bytes: u64,
     /// The last few pages that did not end `ok` (for the dashboard).
@@ -228,6 +232,7 @@ impl<'a> Scheduler<'a> {
             autoscale_at: Instant::now() + pool::AUTOSCALE_EVERY,
             resumed_queue,
             segments,
+            redirects: Redirects::default(),
             bytes: 0,
             recent_errors: VecDeque::new(),
             sitemaps_wanted: VecDeque::new(),
@@ -433,7 +438,7 @@ impl<'a> Scheduler<'a> {
         Ok(())
     }
 
-    fn on_report(&mut self, id: WorkerId, r: PageReport) -> Result<(), CoordinatorError> {
+    fn on_report(&mut self, id: WorkerId, mut r: PageReport) -> Result<(), CoordinatorError> {
         let Some(lease) = self.in_flight.remove(&r.lease) else {
             tracing::warn!(worker_id = %id, lease_id = %r.lease, "report for unknown lease");
             return Ok(());
@@ -475,8 +480,18 @@ impl<'a> Scheduler<'a> {
         if let Some(slot) = self.workers.get_mut(&id) {
             slot.pages += 1;
         }
-        self.frontier.complete(&lease.q.url, now, Feedback { status: r.status, retry_after: None });
+        self.frontier.complete(
+            &lease.q.url,
+            now,
+            Feedback {
+                status: r.status,
+                retry_after: r.retry_after_secs.map(|s| Duration::from_secs(u64::from(s))),
+            },
+        );
         self.crashes.cleared(&lease.q.url);
+        if !self.redirects.on_report(&lease.q.url, &mut r.outcome, &r.links) {
+            r.links.clear();
+        }
         // A redirect hop is not a link level: its target keeps the depth.
         let child_depth = match r.outcome {
             FetchOutcome::Redirect { .. } => lease.q.depth,
