@@ -19,6 +19,8 @@ pub(crate) enum Command {
     Crawl(CrawlArgs),
     /// Print pages stored by a crawl.
     Query(QueryArgs),
+    /// Export a whole store as jsonl, csv or WARC 1.1 (gzipped).
+    Export(ExportArgs),
     /// Show a running crawl: workers, queues, rates.
     Status(RemoteArgs),
     /// Grow or shrink a running crawl's worker pool.
@@ -77,6 +79,9 @@ pub(crate) struct Tuning {
     /// Also seed the crawl from the sitemaps listed in robots.txt.
     #[arg(long)]
     pub(crate) sitemaps: bool,
+    /// Store complete response bodies (for `trawl export --format warc`).
+    #[arg(long)]
+    pub(crate) keep_bodies: bool,
     /// Only follow URLs matching this regex (repeatable: any may match).
     #[arg(long, value_name = "REGEX")]
     pub(crate) allow: Vec<String>,
@@ -198,6 +203,26 @@ pub(crate) struct QueryArgs {
     /// Bearer token, if a running crawl's API requires one.
     #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
     pub(crate) api_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ExportFormat {
+    Jsonl,
+    Csv,
+    Warc,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    /// Store directory of a (finished) crawl.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// Output format; warc needs a crawl run with --keep-bodies.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub(crate) format: ExportFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// Where to find a running crawl.

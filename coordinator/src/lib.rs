@@ -18,6 +18,7 @@
 //! - [`control`]: requests from outside the crawl (API, signals) and the
 //!   status report.
 //! - [`api`]: the HTTP API on 127.0.0.1: status, scale, seeds, live queries.
+//! - [`export`]: the whole store as jsonl, csv or WARC 1.1.
 //! - [`progress`]: live counters published by the scheduler.
 //! - [`error`]: errors that stop a crawl.
 
@@ -25,6 +26,7 @@ pub mod api;
 pub mod control;
 mod crawl;
 pub mod error;
+pub mod export;
 pub mod frontier;
 pub mod politeness;
 pub mod progress;

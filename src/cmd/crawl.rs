@@ -52,6 +52,7 @@ pub(crate) fn raw_config(
         per_host: t.per_host,
         ignore_robots: t.ignore_robots.then_some(true),
         sitemaps: t.sitemaps.then_some(true),
+        keep_bodies: t.keep_bodies.then_some(true),
         allow: t.allow,
         deny: t.deny,
         concurrency: t.concurrency,

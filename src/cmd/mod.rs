@@ -2,6 +2,7 @@
 
 mod crawl;
 mod demo;
+mod export;
 mod query;
 mod remote;
 mod report;
@@ -13,6 +14,7 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Crawl(args) => crawl::run(args),
         Command::Query(args) => query::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Status(args) => remote::status(&args),
         Command::Scale(args) => remote::scale(&args),
         Command::Demo(args) => demo::run(args),

@@ -85,6 +85,8 @@ pub struct RawCrawlConfig {
     /// Named fields to extract from every HTML page.
     #[serde(default)]
     pub extract: BTreeMap<String, FieldRule>,
+    /// Store complete response bodies (for `trawl export --format warc`).
+    pub keep_bodies: Option<bool>,
 }
 
 fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -180,6 +182,7 @@ impl RawCrawlConfig {
             retries: pick(self.retries, over.retries),
             ignore_nofollow: self.ignore_nofollow || over.ignore_nofollow,
             extract: if over.extract.is_empty() { self.extract } else { over.extract },
+            keep_bodies: pick(self.keep_bodies, over.keep_bodies),
         }
     }
 }
@@ -225,6 +228,8 @@ pub struct CrawlConfig {
     pub extract: Vec<ExtractRule>,
     /// Follow nofollow links too.
     pub ignore_nofollow: bool,
+    /// Store response bodies.
+    pub keep_bodies: bool,
 }
 
 impl CrawlConfig {
@@ -236,6 +241,7 @@ impl CrawlConfig {
             scope: self.scope.clone(),
             extract: self.extract.clone(),
             ignore_nofollow: self.ignore_nofollow,
+            keep_bodies: self.keep_bodies,
         }
     }
 }
@@ -448,6 +454,7 @@ impl RawCrawlConfig {
             sitemaps: self.sitemaps.unwrap_or(false),
             extract,
             ignore_nofollow: self.ignore_nofollow,
+            keep_bodies: self.keep_bodies.unwrap_or(false),
         })
     }
 }
@@ -579,6 +586,7 @@ mod tests {
             retries: _,
             ignore_nofollow: _,
             extract: _,
+            keep_bodies: _,
         } = RawCrawlConfig::default();
         vec![
             "seeds",
@@ -606,6 +614,7 @@ mod tests {
             "retries",
             "ignore_nofollow",
             "extract",
+            "keep_bodies",
         ]
     }
 

@@ -153,6 +153,7 @@ mod tests {
                 ("pairs".to_owned(), FieldValue::Pairs(vec![("h".into(), "t".into())])),
             ]
             .into(),
+            body: Some(serde_bytes::ByteBuf::from(b"<html>".to_vec())),
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

@@ -149,4 +149,6 @@ pub struct PageReport {
     pub canonical: Option<String>,
     /// User-defined fields (`--extract`), by name.
     pub fields: BTreeMap<String, FieldValue>,
+    /// The complete body, when the crawl keeps bodies (`--keep-bodies`).
+    pub body: Option<serde_bytes::ByteBuf>,
 }

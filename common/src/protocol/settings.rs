@@ -60,4 +60,6 @@ pub struct WorkerSettings {
     /// Follow links despite `<meta name=robots content=nofollow>` and
     /// `rel=nofollow`.
     pub ignore_nofollow: bool,
+    /// Send complete response bodies back (for WARC export).
+    pub keep_bodies: bool,
 }

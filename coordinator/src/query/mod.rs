@@ -673,6 +673,7 @@ mod tests {
                 record: Box::new(r.clone()),
                 retire: None,
                 enqueue: None,
+                body: None,
             })
             .unwrap();
         }

@@ -503,7 +503,8 @@ impl<'a> Scheduler<'a> {
             None
         };
         tracing::trace!(worker_id = %id, url = %r.url, outcome = r.outcome.kind(), "page");
-        self.store(PageRecord::from_report(r, id.0), Some(&lease.q), enqueue)
+        let body = r.body.take().map(serde_bytes::ByteBuf::into_vec);
+        self.store_with_body(PageRecord::from_report(r, id.0), Some(&lease.q), enqueue, body)
     }
 
     /// Queues in-scope sitemaps not seen before (at most
@@ -533,6 +534,16 @@ impl<'a> Scheduler<'a> {
         done: Option<&Queued>,
         enqueue: Option<crate::store::Segment>,
     ) -> Result<(), CoordinatorError> {
+        self.store_with_body(record, done, enqueue, None)
+    }
+
+    fn store_with_body(
+        &mut self,
+        record: PageRecord,
+        done: Option<&Queued>,
+        enqueue: Option<crate::store::Segment>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), CoordinatorError> {
         *self.outcomes.entry(record.outcome.kind()).or_default() += 1;
         self.pages += 1;
         self.bytes += record.bytes;
@@ -548,7 +559,7 @@ impl<'a> Scheduler<'a> {
             });
         }
         let retire = done.and_then(|q| self.segments.stored(q));
-        self.writer.send(StoreOp::Page { record: Box::new(record), retire, enqueue })?;
+        self.writer.send(StoreOp::Page { record: Box::new(record), retire, enqueue, body })?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! found: a crash can never keep a page while losing its links.
 //!
 //! - `P` + url -> [`super::PageRecord`]
+//! - `B` + url -> the response body, when the crawl keeps bodies
 //! - `Q` + depth (u32 BE) + first seq (u64 BE) -> newline-separated URLs:
 //!   a queue *segment*, the new URLs one page led to (their seqs run from
 //!   the first). Segments are immutable and deleted once every URL in them
@@ -16,6 +17,16 @@
 pub const PAGE: u8 = b'P';
 /// Prefix of queue entries.
 pub const QUEUE: u8 = b'Q';
+/// Prefix of kept response bodies (`--keep-bodies`).
+pub const BODY: u8 = b'B';
+
+/// Key of the kept body of `url`.
+pub fn body(url: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + url.len());
+    k.push(BODY);
+    k.extend_from_slice(url.as_bytes());
+    k
+}
 
 /// Key of the page record for `url`.
 pub fn page(url: &str) -> Vec<u8> {

@@ -149,6 +149,14 @@ impl Store {
         })
     }
 
+    /// The kept response body of `url`, if the crawl kept bodies.
+    pub fn body(&self, url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.tree
+            .get(keys::body(url))
+            .map(|v| v.map(|b| b.to_vec()))
+            .map_err(|e| sled_err(&self.path, e))
+    }
+
     /// Starts the single writer thread.
     pub fn writer(&self) -> Result<StoreWriter, StoreError> {
         StoreWriter::start(self.clone())
@@ -206,7 +214,7 @@ pub(crate) mod tests {
     }
 
     fn put(url: &str) -> StoreOp {
-        StoreOp::Page { record: Box::new(rec(url)), retire: None, enqueue: None }
+        StoreOp::Page { record: Box::new(rec(url)), retire: None, enqueue: None, body: None }
     }
 
     #[test]
@@ -240,6 +248,7 @@ pub(crate) mod tests {
         .unwrap();
         w.send(StoreOp::Page {
             record: Box::new(rec("http://a/")),
+            body: Some(b"<html>a</html>".to_vec()),
             retire: Some((0, 1)),
             enqueue: Some(Segment {
                 depth: 1,
@@ -259,7 +268,9 @@ pub(crate) mod tests {
             }]
         );
         let urls: Vec<_> = s.page_urls().map(Result::unwrap).collect();
-        assert_eq!(urls, ["http://a/"]);
+        assert_eq!(urls, ["http://a/"], "bodies are not pages");
+        assert_eq!(s.body("http://a/").unwrap().as_deref(), Some(&b"<html>a</html>"[..]));
+        assert_eq!(s.page_count(), 1);
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum StoreOp {
         retire: Option<SegmentId>,
         /// New URLs found on it.
         enqueue: Option<Segment>,
+        /// The response body, when bodies are kept.
+        body: Option<Vec<u8>>,
     },
 }
 
@@ -76,7 +78,10 @@ fn add(batch: &mut sled::Batch, op: StoreOp, stats: &mut WriterStats) {
             }
             None
         }
-        StoreOp::Page { record, retire, enqueue } => {
+        StoreOp::Page { record, retire, enqueue, body } => {
+            if let Some(body) = body {
+                batch.insert(keys::body(&record.url), body);
+            }
             batch.insert(keys::page(&record.url), record.encode());
             if let Some((depth, seq)) = retire {
                 batch.remove(&keys::queue(depth, seq)[..]);

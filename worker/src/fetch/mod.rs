@@ -26,6 +26,8 @@ pub struct Fetcher {
     settings: FetchSettings,
     scope: Arc<ScopeMatcher>,
     rules: Arc<Rules>,
+    /// Send complete bodies back (`--keep-bodies`).
+    keep_bodies: bool,
 }
 
 /// The response's `Retry-After`, if present and parseable.
@@ -54,6 +56,7 @@ impl Fetcher {
                     .map_err(|e| WorkerError::Setup(format!("scope patterns: {e}")))?,
             ),
             rules: Arc::new(Rules::new(&settings.extract, settings.ignore_nofollow)),
+            keep_bodies: settings.keep_bodies,
         })
     }
 
@@ -84,6 +87,7 @@ impl Fetcher {
             nofollow: false,
             canonical: None,
             fields: std::collections::BTreeMap::new(),
+            body: None,
         };
         report.outcome = match lease.kind {
             LeaseKind::Page => self.fetch_into(lease, &mut report).await,
@@ -143,6 +147,9 @@ impl Fetcher {
             }
         };
         report.bytes = body.len() as u64;
+        if self.keep_bodies {
+            report.body = Some(serde_bytes::ByteBuf::from(body.clone()));
+        }
         if !status.is_success() {
             return FetchOutcome::HttpError;
         }
