@@ -70,24 +70,16 @@ struct PageRecordV1 {
 impl From<PageRecordV1> for PageRecord {
     fn from(r: PageRecordV1) -> Self {
         Self {
-            url: r.url,
             status: r.status,
             content_type: r.content_type,
-            depth: r.depth,
             title: r.title,
             bytes: r.bytes,
-            fetched_at_ms: r.fetched_at_ms,
             elapsed_ms: r.elapsed_ms,
             outlinks: r.outlinks,
-            outcome: r.outcome,
             worker: r.worker,
             // Version 1 workers made exactly one request.
             attempts: 1,
-            retry_after_secs: None,
-            noindex: false,
-            nofollow: false,
-            canonical: None,
-            fields: BTreeMap::new(),
+            ..Self::unfetched(r.url, r.depth, r.fetched_at_ms, r.outcome)
         }
     }
 }
