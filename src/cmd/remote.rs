@@ -114,6 +114,26 @@ pub(crate) fn status(args: &RemoteArgs) -> anyhow::Result<ExitCode> {
             w.state
         )?;
     }
+    if !s.hosts.is_empty() {
+        writeln!(out, "hosts with the most queued URLs:")?;
+        for (host, queued) in &s.hosts {
+            writeln!(out, "  {host:<40} {queued:>8} queued")?;
+        }
+    }
+    if !s.recent_errors.is_empty() {
+        writeln!(out, "recent errors:")?;
+        for e in s.recent_errors.iter().rev().take(5) {
+            let status = e.status.map_or_else(|| "-".to_owned(), |c| c.to_string());
+            writeln!(
+                out,
+                "  {} {} {} {}",
+                e.outcome,
+                status,
+                e.url,
+                e.detail.as_deref().unwrap_or("")
+            )?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
