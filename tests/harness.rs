@@ -373,6 +373,19 @@ pub fn children_of(ppid: u32) -> Vec<u32> {
     kids
 }
 
+/// Pids whose parent is `pid`, from `/proc/PID/task/*/children` (much
+/// faster than scanning `/proc`, for racing a just-forked child).
+pub fn children_fast(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    let mut kids = Vec::new();
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            kids.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        }
+    }
+    kids
+}
+
 /// Children of `ppid` that are `trawl worker` processes.
 pub fn worker_children(ppid: u32) -> Vec<ProcStat> {
     children_of(ppid)
@@ -517,4 +530,587 @@ pub fn http_response(status: &str, headers: &[(&str, &str)], body: &str) -> Stri
     r.push_str("\r\n");
     r.push_str(body);
     r
+}
+
+// ------------------------------------------------------ logging HTTP server
+
+/// One request as a [`LogServer`] saw it. Times are offsets from the
+/// server's start. `start` is taken when the request head has been read
+/// (after the client sent it) and `end` just before the answer is written
+/// (before the client can have it), so `[start, end]` lies inside the
+/// client's own view of the request: overlaps seen here are real.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub port: u16,
+    pub path: String,
+    pub head: String,
+    pub start: Duration,
+    pub end: Duration,
+}
+
+impl Hit {
+    /// A request header's value (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// What a [`LogServer`] answers: status, headers, body, and how long to
+/// hold the answer back (so concurrent requests overlap visibly).
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub hold: Duration,
+}
+
+impl Reply {
+    /// `status` with a plain-text body.
+    pub fn text(status: u16, body: &str) -> Self {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: body.as_bytes().to_vec(),
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// 200 with an HTML page titled `title` around `body`.
+    pub fn html(title: &str, body: &str) -> Self {
+        let page = format!(
+            "<!DOCTYPE html><html><head><title>{title}</title></head><body>{body}</body></html>"
+        );
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: page.into_bytes(),
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// 200 with arbitrary bytes of `content_type`.
+    pub fn bytes(content_type: &str, body: Vec<u8>) -> Self {
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body,
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// 404.
+    pub fn not_found() -> Self {
+        Self::text(404, "not found\n")
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    /// Holds the answer back for `d`.
+    pub fn hold(mut self, d: Duration) -> Self {
+        self.hold = d;
+        self
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let reason = match self.status {
+            200 => "OK",
+            301 => "Moved Permanently",
+            404 => "Not Found",
+            429 => "Too Many Requests",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
+            _ => "Whatever",
+        };
+        let mut r = format!(
+            "HTTP/1.1 {} {reason}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.status,
+            self.body.len()
+        );
+        for (k, v) in &self.headers {
+            r.push_str(&format!("{k}: {v}\r\n"));
+        }
+        r.push_str("\r\n");
+        let mut bytes = r.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+}
+
+/// A request handler of a [`LogServer`]: `(port, path) -> Reply`. It runs
+/// on the connection's own thread, so it may block (bounded!).
+pub type LogHandler = dyn Fn(u16, &str) -> Reply + Send + Sync;
+
+/// An HTTP server on one or more 127.0.0.1 ports (distinct ports are
+/// distinct hosts to the crawler) that logs every request with its port,
+/// path, head, start and end time. One thread per connection, blocking
+/// accept, `Connection: close`.
+pub struct LogServer {
+    pub ports: Vec<u16>,
+    log: std::sync::Arc<std::sync::Mutex<Vec<Hit>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl LogServer {
+    /// Listens on `hosts` ephemeral ports and serves `handler` on all.
+    pub fn start(
+        hosts: usize,
+        handler: impl Fn(u16, &str) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let epoch = Instant::now();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<LogHandler> = Arc::new(handler);
+        let mut ports = Vec::new();
+        let mut threads = Vec::new();
+        for _ in 0..hosts {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            ports.push(port);
+            let (log, stop, handler) = (log.clone(), stop.clone(), handler.clone());
+            threads.push(std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(mut conn) = conn else { continue };
+                    let (log, handler) = (log.clone(), handler.clone());
+                    std::thread::spawn(move || {
+                        use std::io::{Read as _, Write as _};
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+                        let mut head = Vec::new();
+                        let mut buf = [0u8; 4096];
+                        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match conn.read(&mut buf) {
+                                Ok(0) | Err(_) => return,
+                                Ok(k) => head.extend_from_slice(&buf[..k]),
+                            }
+                        }
+                        let start = epoch.elapsed();
+                        let head = String::from_utf8_lossy(&head).into_owned();
+                        let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                        let reply = handler(port, &path);
+                        std::thread::sleep(reply.hold);
+                        let end = epoch.elapsed();
+                        log.lock().expect("lock").push(Hit { port, path, head, start, end });
+                        let _ = conn.write_all(&reply.to_bytes());
+                        let _ = conn.flush();
+                    });
+                }
+            }));
+        }
+        LogServer { ports, log, stop, threads }
+    }
+
+    /// `http://127.0.0.1:PORT/` of host `k`.
+    pub fn base_url(&self, k: usize) -> String {
+        format!("http://127.0.0.1:{}/", self.ports[k])
+    }
+
+    /// Every request answered so far, in the order the answers started.
+    pub fn hits(&self) -> Vec<Hit> {
+        self.log.lock().expect("lock").clone()
+    }
+
+    /// The requests to one port, by start time.
+    pub fn hits_on(&self, port: u16) -> Vec<Hit> {
+        let mut v: Vec<Hit> = self.hits().into_iter().filter(|h| h.port == port).collect();
+        v.sort_by_key(|h| h.start);
+        v
+    }
+
+    /// How many requests for `path` (any port).
+    pub fn count(&self, path: &str) -> usize {
+        self.hits().iter().filter(|h| h.path == path).count()
+    }
+}
+
+impl Drop for LogServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for &p in &self.ports {
+            // Wake the blocking accept.
+            let _ = std::net::TcpStream::connect(("127.0.0.1", p));
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The most requests in progress at once among `hits` (intervals
+/// `[start, end]`; one ending exactly when another starts do not overlap).
+pub fn max_overlap(hits: &[Hit]) -> usize {
+    let mut events: Vec<(Duration, i32)> = Vec::new();
+    for h in hits {
+        events.push((h.start, 1));
+        events.push((h.end, -1));
+    }
+    // Ends before starts at the same instant.
+    events.sort();
+    let (mut now, mut max) = (0i32, 0i32);
+    for (_, d) in events {
+        now += d;
+        max = max.max(now);
+    }
+    max as usize
+}
+
+/// Gaps between consecutive request starts, with the two paths.
+pub fn start_gaps(hits: &[Hit]) -> Vec<(Duration, String, String)> {
+    let mut v: Vec<&Hit> = hits.iter().collect();
+    v.sort_by_key(|h| h.start);
+    v.windows(2).map(|w| (w[1].start - w[0].start, w[0].path.clone(), w[1].path.clone())).collect()
+}
+
+/// Request starts in `hits` closer than `delay` (less `jitter`), as
+/// messages. A start is measured at the server, so one request that a busy
+/// worker started late makes the gap after it look short; such a gap is
+/// forgiven when the two gaps around the late start add up to two delays
+/// (the request before it and the one after it were spaced correctly), but
+/// only for a quarter of the gaps at most: a crawler that sends requests
+/// in bursts shows the same signature on every other gap.
+pub fn spacing_violations(hits: &[Hit], delay: Duration, jitter: Duration) -> Vec<String> {
+    let mut v: Vec<&Hit> = hits.iter().collect();
+    v.sort_by_key(|h| h.start);
+    let mut hard = Vec::new();
+    let mut forgiven = Vec::new();
+    for i in 1..v.len() {
+        let gap = v[i].start - v[i - 1].start;
+        if gap + jitter >= delay {
+            continue;
+        }
+        let what = format!(
+            "{} then {} started {:.1} ms apart",
+            v[i - 1].path,
+            v[i].path,
+            gap.as_secs_f64() * 1000.0
+        );
+        if i >= 2 && v[i].start - v[i - 2].start + jitter >= delay * 2 {
+            forgiven.push(what);
+        } else {
+            hard.push(what);
+        }
+    }
+    if forgiven.len() > (v.len() / 4).max(1) {
+        hard.extend(forgiven.into_iter().map(|f| format!("{f} (one of many late starts)")));
+    } else if !forgiven.is_empty() {
+        eprintln!("forgiven as late starts: {forgiven:?}");
+    }
+    hard
+}
+
+// ------------------------------------------------------------ small tools
+
+/// A splitmix64 generator for randomized tests: seeded from
+/// `TRAWL_E2E_SEED` if set, else the clock, and the seed is printed so a
+/// failure can be replayed.
+pub struct TestRng(u64);
+
+impl TestRng {
+    pub fn new(test: &str) -> Self {
+        let seed = std::env::var("TRAWL_E2E_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        eprintln!("{test}: random seed {seed} (replay with TRAWL_E2E_SEED={seed})");
+        TestRng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..hi` milliseconds.
+    pub fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.next() % (hi - lo))
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Sends `sig` to `pid`; true if it was delivered.
+pub fn signal(pid: u32, sig: libc::c_int) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: kill(2) with a valid signal number has no memory effects.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::kill(pid, sig) };
+    rc == 0
+}
+
+/// The gzip encoding of `data` (stored deflate blocks: valid, not small).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let mut chunks = data.chunks(65_535).peekable();
+    if data.is_empty() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(c) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none()));
+        let len = c.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(c);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+/// One HTTP/1.1 request to `addr` (`127.0.0.1:PORT`) over a fresh
+/// connection: `(status, body)`.
+pub fn http_call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    assert!(addr.starts_with("127.0.0.1:"), "tests talk to 127.0.0.1 only, not {addr}");
+    let mut conn =
+        std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    conn.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let body = body.unwrap_or("");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    let _ = conn.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let (head, rest) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("transfer-encoding:")
+            && l.to_ascii_lowercase().contains("chunked")
+    });
+    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The API address the crawl on `store` advertises, once it does.
+pub fn api_addr(store: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(store.join("trawl-api.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("addr")?.as_str().map(str::to_owned)
+}
+
+/// Waits (up to 30 s) for the running crawl to advertise its API.
+#[track_caller]
+pub fn wait_api(store: &Path, running: &Running) -> String {
+    let mut addr = None;
+    let ok = wait_until(Duration::from_secs(30), || {
+        addr = api_addr(store);
+        addr.is_some() || !is_running(running.pid())
+    });
+    addr.filter(|_| ok).unwrap_or_else(|| {
+        panic!("`{}` did not advertise its API in {}", running.line, store.display())
+    })
+}
+
+/// Is the process still running (not exited, not a zombie)?
+pub fn is_running(pid: u32) -> bool {
+    proc_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
+}
+
+/// `trawl status --store STORE --json`, parsed; `None` if it failed (the
+/// crawl is not up yet, or finished).
+pub fn status_json(store: &Path) -> Option<serde_json::Value> {
+    let out = Trawl::new("status")
+        .arg("--store")
+        .arg(store)
+        .arg("--json")
+        .run_within(Duration::from_secs(30));
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_str(out.stdout.trim()).ok()
+}
+
+/// The `worker restarts: N` of a crawl summary.
+pub fn summary_restarts(stdout: &str) -> Option<u64> {
+    let at = stdout.find("worker restarts: ")? + "worker restarts: ".len();
+    stdout[at..].split_whitespace().next()?.parse().ok()
+}
+
+/// One row of the summary's worker table.
+#[derive(Debug, Clone)]
+pub struct SummaryWorker {
+    pub id: String,
+    pub pid: u32,
+    pub pages: u64,
+    pub exit: String,
+}
+
+/// The worker table of a crawl summary (rows after the `worker pid pages`
+/// header, up to the `store:` line).
+pub fn summary_workers(stdout: &str) -> Vec<SummaryWorker> {
+    let mut rows = Vec::new();
+    let mut in_table = false;
+    for line in stdout.lines() {
+        let t = line.trim();
+        if t.starts_with("worker") && t.contains("pid") && t.contains("pages") {
+            in_table = true;
+            continue;
+        }
+        if !in_table {
+            continue;
+        }
+        if t.starts_with("store:") || t.is_empty() {
+            break;
+        }
+        // id pid pages RSS "MB" exit...
+        let f: Vec<&str> = t.split_whitespace().collect();
+        if f.len() >= 6 {
+            rows.push(SummaryWorker {
+                id: f[0].to_owned(),
+                pid: f[1].parse().unwrap_or(0),
+                pages: f[2].parse().unwrap_or(0),
+                exit: f[5..].join(" "),
+            });
+        }
+    }
+    rows
+}
+
+/// Records every live worker child of `pid` not seen before.
+pub fn note_workers(pid: u32, seen: &mut Vec<ProcStat>) {
+    for w in worker_children(pid) {
+        if !seen.iter().any(|s| s.pid == w.pid && s.start == w.start) {
+            seen.push(w);
+        }
+    }
+}
+
+/// Fails (after killing them) if any of `procs` is still alive `limit`
+/// after the call.
+#[track_caller]
+pub fn assert_all_gone(procs: &[ProcStat], limit: Duration, when: &str) {
+    let mut alive = Vec::new();
+    wait_until(limit, || {
+        alive = procs.iter().filter(|p| is_alive(p)).cloned().collect();
+        alive.is_empty()
+    });
+    for p in &alive {
+        kill9(p.pid);
+    }
+    let described: Vec<String> = alive
+        .iter()
+        .map(|p| {
+            format!("pid {} state {} ppid {} cmd {:?}", p.pid, p.state, p.ppid, cmdline(p.pid))
+        })
+        .collect();
+    assert!(
+        alive.is_empty(),
+        "{} worker(s) alive {when}:\n  {}",
+        alive.len(),
+        described.join("\n  ")
+    );
+}
+
+/// Records by URL; fails if a URL was stored twice.
+#[track_caller]
+pub fn records_by_url(
+    pages: &[serde_json::Value],
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut by_url = std::collections::BTreeMap::new();
+    let mut dups = Vec::new();
+    for p in pages {
+        let url = s(p, "url").to_owned();
+        assert!(!url.is_empty(), "record without url: {p}");
+        if by_url.insert(url.clone(), p.clone()).is_some() {
+            dups.push(url);
+        }
+    }
+    assert!(dups.is_empty(), "{}", sample("URLs stored twice", &dups));
+    by_url
+}
+
+/// The URLs of the generated site reachable from `/`.
+pub fn site_urls(server: &trawl_site::SiteServer) -> BTreeSet<String> {
+    let base = server.base_url();
+    server.spec().reachable_paths().iter().map(|p| join_url(&base, p)).collect()
+}
+
+/// The on-site pages page `i` links to (`<a href>`, `<base href>`
+/// honoured), as page numbers, from the rendered HTML.
+pub fn site_links(server: &trawl_site::SiteServer, i: u32) -> BTreeSet<u32> {
+    let base = server.base_url();
+    let origin = base.trim_end_matches('/');
+    let offsite = origin.replace("127.0.0.1", "localhost");
+    let spec = server.spec();
+    let html = spec.render(i, origin, &offsite);
+    let page_url = url::Url::parse(&join_url(&base, &spec.path(i))).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let base_sel = scraper::Selector::parse("base[href]").unwrap();
+    let a_sel = scraper::Selector::parse("a[href]").unwrap();
+    let doc_base = doc
+        .select(&base_sel)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|h| page_url.join(h).ok())
+        .unwrap_or(page_url);
+    let mut out = BTreeSet::new();
+    for a in doc.select(&a_sel) {
+        let Ok(u) = doc_base.join(a.value().attr("href").unwrap()) else { continue };
+        if u.scheme() == "http"
+            && u.host_str() == Some("127.0.0.1")
+            && u.port() == Some(server.addr().port())
+            && let Some(t) = spec.page_index(u.path())
+        {
+            out.insert(t);
+        }
+    }
+    out
 }

@@ -16,3 +16,23 @@ mod process;
 mod cli;
 // A real documentation tree served by python's http.server, against a model.
 mod docs;
+// Politeness measured at the server: --delay, --per-host, 429 Retry-After.
+mod politeness;
+// robots.txt rules, statuses, Crawl-delay, --ignore-robots, sitemaps.
+mod robots;
+// Resume after repeated SIGKILLs of the coordinator.
+mod resume;
+// Supervision and control: worker chaos, poison pages, scaling, signals, API.
+mod supervision;
+// --config files (flags override, bad keys) and --allow/--deny filters.
+mod config;
+// Helpers for the query, API, export and dashboard tests.
+mod query_support;
+// trawl query: every filter, projection, sort, count-by and format; live queries.
+mod query;
+// The HTTP API: status, pages, metrics, OpenAPI, seeds, scaling, tokens.
+mod api;
+// trawl export: jsonl/csv as query prints them, WARC read back with warcio.
+mod export;
+// The HTML dashboard rendered by headless Chromium during a crawl.
+mod dashboard;
