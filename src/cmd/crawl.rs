@@ -40,6 +40,7 @@ pub(crate) fn raw_config(
     t: Tuning,
 ) -> RawCrawlConfig {
     RawCrawlConfig {
+        version: None,
         seeds,
         store,
         workers: t.workers,

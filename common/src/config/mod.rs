@@ -30,6 +30,8 @@ pub const DEFAULT_CONCURRENCY: u32 = 16;
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawCrawlConfig {
+    /// Config file format version (files only; [`CONFIG_VERSION`]).
+    pub version: Option<u32>,
     /// Start URLs.
     pub seeds: Vec<String>,
     /// Store directory.
@@ -105,15 +107,6 @@ fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 /// Supported config file format version.
 pub const CONFIG_VERSION: u32 = 1;
 
-/// The config file: a version plus the crawl settings.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    version: Option<u32>,
-    #[serde(flatten)]
-    crawl: RawCrawlConfig,
-}
-
 impl RawCrawlConfig {
     /// Reads a TOML config file. Unknown keys and bad types are errors
     /// that name the key.
@@ -132,9 +125,24 @@ impl RawCrawlConfig {
 
     /// Parses TOML config text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigErrors> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| {
-            let key = e.message().split('`').nth(1).unwrap_or("config").to_owned();
-            ConfigErrors(vec![ConfigError::new(key, e.to_string().trim().replace('\n', " "))])
+        let file: RawCrawlConfig = toml::from_str(text).map_err(|e| {
+            // Unknown keys are named in the message; for a bad value, the
+            // span points at it, and its line starts with the key.
+            let key = e
+                .message()
+                .split('`')
+                .nth(1)
+                .map(str::to_owned)
+                .or_else(|| {
+                    let at = e.span()?.start;
+                    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    let line = &text[line_start..];
+                    let (k, _) = line.split_once('=')?;
+                    Some(k.trim().trim_matches('"').to_owned()).filter(|k| !k.is_empty())
+                })
+                .unwrap_or_else(|| "config".to_owned());
+            let message = e.message().trim().replace('\n', " ");
+            ConfigErrors(vec![ConfigError::new(key, message)])
         })?;
         if let Some(v) = file.version
             && v != CONFIG_VERSION
@@ -144,7 +152,7 @@ impl RawCrawlConfig {
                 format!("unsupported config version {v} (this trawl reads {CONFIG_VERSION})"),
             )]));
         }
-        Ok(file.crawl)
+        Ok(file)
     }
 
     /// `self` overridden by every value set in `over` (flags over file).
@@ -157,6 +165,7 @@ impl RawCrawlConfig {
             if over.is_empty() { base } else { over }
         }
         RawCrawlConfig {
+            version: pick(self.version, over.version),
             seeds: list(self.seeds, over.seeds),
             store: pick(self.store, over.store),
             workers: pick(self.workers, over.workers),
@@ -537,6 +546,8 @@ mod tests {
         assert_eq!(e.0[0].field, "wokers", "{e}");
         let e = RawCrawlConfig::from_toml("workers = true\n").unwrap_err();
         assert!(e.to_string().contains("workers"), "{e}");
+        let e = RawCrawlConfig::from_toml("seeds = []\nmax_pages = \"lots\"\n").unwrap_err();
+        assert_eq!(e.0[0].field, "max_pages", "{e}");
         let e = RawCrawlConfig::from_toml("version = 9\n").unwrap_err();
         assert_eq!(e.0[0].field, "version");
     }
@@ -561,6 +572,7 @@ mod tests {
     /// compile when a field is added, so this list cannot go stale.
     fn config_keys() -> Vec<&'static str> {
         let RawCrawlConfig {
+            version: _,
             seeds: _,
             store: _,
             workers: _,
@@ -589,6 +601,7 @@ mod tests {
             keep_bodies: _,
         } = RawCrawlConfig::default();
         vec![
+            "version",
             "seeds",
             "store",
             "workers",

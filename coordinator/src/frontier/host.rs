@@ -117,6 +117,11 @@ impl Host {
         }
     }
 
+    /// No delay and no concurrency cap: its URLs may wait in buffers.
+    pub(super) fn unrestricted(&self) -> bool {
+        self.policy.per_host == u32::MAX && self.effective_delay().is_zero()
+    }
+
     /// The configured delay, or the robots.txt `Crawl-delay` if longer.
     pub(super) fn effective_delay(&self) -> Duration {
         let crawl_delay = match &self.robots {

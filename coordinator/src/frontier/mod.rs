@@ -79,8 +79,10 @@ pub struct Frontier {
     hosts: Vec<Host>,
     host_ids: HashMap<String, HostId>,
     /// Hosts that may go now: (depth of their next URL, host). `free`
-    /// hosts have no delay, so their URLs may wait in a worker's prefetch
-    /// buffer; `timed` hosts must be fetched the moment they are leased.
+    /// hosts have no delay and no cap, so their URLs may wait in a worker's
+    /// prefetch buffer; `timed` hosts must be fetched the moment they are
+    /// leased (so the delay holds at the server, and a buffered lease does
+    /// not hold a slot of the host's cap).
     free: BTreeSet<(u32, HostId)>,
     timed: BTreeSet<(u32, HostId)>,
     sleeping: BinaryHeap<Reverse<(Instant, HostId)>>,
@@ -199,7 +201,7 @@ impl Frontier {
             return;
         }
         host.placed = Some(depth);
-        if host.effective_delay().is_zero() {
+        if host.unrestricted() {
             self.free.insert((depth, id));
         } else {
             self.timed.insert((depth, id));
@@ -269,17 +271,32 @@ impl Frontier {
         self.place(id, Some(now));
     }
 
-    /// A host whose robots.txt must be fetched: (host, robots.txt URL).
-    /// Each is returned once per attempt.
-    pub fn robots_wanted(&mut self) -> Option<(String, String)> {
-        while let Some(id) = self.robots_wanted.pop_front() {
+    /// A host whose robots.txt must be fetched now: (host, robots.txt
+    /// URL). Each is returned once per attempt, and not before the host's
+    /// retry back-off has passed. The fetch counts as a request to the
+    /// host: the host's delay runs from it.
+    pub fn robots_wanted(&mut self, now: Instant) -> Option<(String, String)> {
+        for _ in 0..self.robots_wanted.len() {
+            let id = self.robots_wanted.pop_front()?;
             let host = &mut self.hosts[id.index()];
-            if let RobotsState::Wanted { attempts } = host.robots {
-                host.robots = RobotsState::Fetching { attempts: attempts + 1 };
-                return Some((host.key.clone(), format!("{}/robots.txt", host.origin)));
+            let RobotsState::Wanted { attempts } = host.robots else { continue };
+            if host.next_at.is_some_and(|t| t > now) {
+                self.robots_wanted.push_back(id);
+                continue;
             }
+            host.robots = RobotsState::Fetching { attempts: attempts + 1 };
+            let delay = host.effective_delay();
+            if !delay.is_zero() {
+                host.not_before(now + delay);
+            }
+            return Some((host.key.clone(), format!("{}/robots.txt", host.origin)));
         }
         None
+    }
+
+    /// When the next robots.txt retry is due, if one waits.
+    fn next_robots_retry(&self) -> Option<Instant> {
+        self.robots_wanted.iter().filter_map(|id| self.hosts[id.index()].next_at).min()
     }
 
     /// The robots.txt of `host` arrived (or failed).
@@ -330,9 +347,13 @@ impl Frontier {
         }
     }
 
-    /// When the next sleeping host wakes, if any.
+    /// When the next sleeping host wakes (or robots.txt retry is due).
     pub fn next_wake(&self) -> Option<Instant> {
-        self.sleeping.peek().map(|Reverse((at, _))| *at)
+        let sleeper = self.sleeping.peek().map(|Reverse((at, _))| *at);
+        match (sleeper, self.next_robots_retry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Hosts known.

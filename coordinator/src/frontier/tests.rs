@@ -99,12 +99,13 @@ fn robots_gate_a_host_until_known() {
         ..Default::default()
     });
     let t0 = Instant::now();
+    let now = t0;
     f.push("http://127.0.0.1:7/ok", 0, 0);
     f.push("http://127.0.0.1:7/private/x", 0, 0);
     assert!(f.pop(t0, true).is_none(), "robots.txt first");
-    let (host, url) = f.robots_wanted().unwrap();
+    let (host, url) = f.robots_wanted(now).unwrap();
     assert_eq!(url, "http://127.0.0.1:7/robots.txt");
-    assert!(f.robots_wanted().is_none(), "asked once");
+    assert!(f.robots_wanted(now).is_none(), "asked once");
     f.robots_done(&host, Some(200), "User-agent: *\nDisallow: /private\n", t0);
     let got: Vec<_> = std::iter::from_fn(|| f.pop(t0, true)).collect();
     assert_eq!(got.len(), 2);
@@ -121,9 +122,13 @@ fn robots_server_error_retries_then_disallows() {
     });
     let mut now = Instant::now();
     f.push("http://127.0.0.1:8/a", 0, 0);
-    for _ in 0..crate::politeness::robots::MAX_ATTEMPTS {
-        let (host, _) = f.robots_wanted().expect("robots wanted again");
+    for attempt in 0..crate::politeness::robots::MAX_ATTEMPTS {
+        let (host, _) = f.robots_wanted(now).expect("robots wanted again");
         f.robots_done(&host, Some(500), "", now);
+        if attempt + 1 < crate::politeness::robots::MAX_ATTEMPTS {
+            assert!(f.robots_wanted(now).is_none(), "a retry waits for its back-off");
+            assert!(f.next_wake().is_some_and(|t| t > now));
+        }
         now += Duration::from_secs(600);
     }
     assert!(matches!(f.pop(now, true), Some(Popped::Disallowed(_))));

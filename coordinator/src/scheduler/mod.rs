@@ -128,6 +128,8 @@ pub(crate) struct Scheduler<'a> {
     events_tx: SyncSender<Event>,
     events: Receiver<Event>,
     workers: BTreeMap<WorkerId, Slot>,
+    /// Workers launched whose handshake has not finished.
+    starting: HashSet<WorkerId>,
     target: u32,
     next_worker: u32,
     next_lease: u64,
@@ -154,6 +156,8 @@ pub(crate) struct Scheduler<'a> {
     segments: Segments,
     /// Redirect chains in progress.
     redirects: Redirects,
+    /// URLs re-queued after a 429/503, and how often.
+    throttled: HashMap<String, u8>,
     /// Body bytes fetched by this run.
     bytes: u64,
     /// The last few pages that did not end `ok` (for the dashboard).
@@ -210,6 +214,7 @@ impl<'a> Scheduler<'a> {
             events_tx,
             events,
             workers: BTreeMap::new(),
+            starting: HashSet::new(),
             target: config.workers,
             next_worker: 0,
             next_lease: 0,
@@ -233,6 +238,7 @@ impl<'a> Scheduler<'a> {
             resumed_queue,
             segments,
             redirects: Redirects::default(),
+            throttled: HashMap::new(),
             bytes: 0,
             recent_errors: VecDeque::new(),
             sitemaps_wanted: VecDeque::new(),
@@ -252,7 +258,7 @@ impl<'a> Scheduler<'a> {
     ) -> Result<Outcome, CoordinatorError> {
         for _ in 0..self.target {
             if let Err(e) = self.spawn_one() {
-                self.stop_all(Duration::ZERO);
+                self.stop_all(SHUTDOWN_GRACE);
                 return Err(CoordinatorError::Spawn(e.to_string()));
             }
         }
@@ -349,49 +355,62 @@ impl<'a> Scheduler<'a> {
         }
         let now = Instant::now();
         let concurrency = self.config.concurrency as usize;
-        let ids: Vec<WorkerId> = self.workers.keys().copied().collect();
-        for id in ids {
-            let Some(slot) = self.workers.get(&id) else { continue };
-            if !slot.accepts_work() {
-                continue;
-            }
-            let (held, credits) = (slot.leases.len(), slot.credits as usize);
-            let mut batch = Vec::new();
-            let mut solo = false;
-            while batch.len() < credits {
-                let Some((host, url)) = self.frontier.robots_wanted() else { break };
+        // Per worker: (id, leases held, credits, batch, solo).
+        let mut plans: Vec<(WorkerId, usize, usize, Vec<Lease>, bool)> = self
+            .workers
+            .iter()
+            .filter(|(_, s)| s.accepts_work())
+            .map(|(id, s)| (*id, s.leases.len(), s.credits as usize, Vec::new(), false))
+            .collect();
+        // Special leases first, each to one worker.
+        for (_, held, credits, batch, solo) in &mut plans {
+            // robots.txt fetches count as requests to their host: only into
+            // free slots, where they start at once.
+            while batch.len() < *credits && *held + batch.len() < concurrency {
+                let Some((host, url)) = self.frontier.robots_wanted(now) else { break };
                 tracing::debug!(host = %host, "fetching robots.txt");
-                batch.push(self.new_lease(
-                    Queued { url, depth: 0, seq: u64::MAX, seg: u64::MAX },
-                    LeaseKind::Robots,
-                ));
+                let q = Queued { url, depth: 0, seq: u64::MAX, seg: u64::MAX };
+                batch.push(self.new_lease(q, LeaseKind::Robots));
             }
-            while batch.len() < credits {
+            while batch.len() < *credits {
                 let Some(url) = self.sitemaps_wanted.pop_front() else { break };
                 tracing::debug!(url = %url, "fetching sitemap");
-                batch.push(self.new_lease(
-                    Queued { url, depth: 0, seq: u64::MAX, seg: u64::MAX },
-                    LeaseKind::Sitemap,
-                ));
+                let q = Queued { url, depth: 0, seq: u64::MAX, seg: u64::MAX };
+                batch.push(self.new_lease(q, LeaseKind::Sitemap));
             }
-            if held == 0
+            if *held == 0
                 && batch.is_empty()
                 && !self.limit_reached()
                 && let Some(q) = self.crashes.next_suspect()
             {
                 batch.push(self.new_lease(q, LeaseKind::Page));
-                solo = true;
+                *solo = true;
             }
-            while !solo && batch.len() < credits && !self.limit_reached() {
-                let immediate = held + batch.len() < concurrency;
+        }
+        // Pages round-robin, one lease per worker per round, so work spreads
+        // over the pool instead of filling the first worker's buffer.
+        let mut progress = true;
+        while progress && !self.limit_reached() {
+            progress = false;
+            for (_, held, credits, batch, solo) in &mut plans {
+                if *solo || batch.len() >= *credits || self.limit_reached() {
+                    continue;
+                }
+                let immediate = *held + batch.len() < concurrency;
                 match self.frontier.pop(now, immediate) {
-                    Some(Popped::Fetch(q)) => batch.push(self.new_lease(q, LeaseKind::Page)),
+                    Some(Popped::Fetch(q)) => {
+                        batch.push(self.new_lease(q, LeaseKind::Page));
+                        progress = true;
+                    }
                     Some(Popped::Disallowed(q)) => {
                         self.store(disallowed_record(&q), Some(&q), None)?;
+                        progress = true;
                     }
-                    None => break,
+                    None => {}
                 }
             }
+        }
+        for (id, _, _, batch, solo) in plans {
             if batch.is_empty() {
                 continue;
             }
@@ -409,6 +428,11 @@ impl<'a> Scheduler<'a> {
         match ev {
             Event::Worker(WorkerEvent::Message(id, msg)) => self.on_message(id, msg),
             Event::Worker(WorkerEvent::Closed(id)) => self.on_closed(id),
+            Event::Worker(WorkerEvent::Started(proc)) => {
+                self.on_started(*proc);
+                Ok(())
+            }
+            Event::Worker(WorkerEvent::SpawnFailed(id, e)) => self.on_spawn_failed(id, &e),
             Event::Control(req) => {
                 self.on_control(req);
                 Ok(())
@@ -489,6 +513,21 @@ impl<'a> Scheduler<'a> {
             },
         );
         self.crashes.cleared(&lease.q.url);
+        if crate::politeness::backoff::is_throttle(r.status) {
+            // The host asked us to slow down: it is backed off (above) for
+            // every worker, and the URL is tried again after the back-off,
+            // up to --retries times, before its 429/503 is stored.
+            let tries = self.throttled.entry(lease.q.url.clone()).or_default();
+            if *tries < self.config.fetch.retries {
+                *tries += 1;
+                tracing::debug!(url = %lease.q.url, tries = *tries, "throttled: re-queued");
+                self.frontier.requeue(lease.q);
+                return Ok(());
+            }
+        }
+        // Requests made = the worker's attempts plus earlier throttled tries.
+        let throttled = self.throttled.remove(&lease.q.url).unwrap_or(0);
+        r.attempts = r.attempts.saturating_add(throttled);
         if !self.redirects.on_report(&lease.q.url, &mut r.outcome, &r.links) {
             r.links.clear();
         }
@@ -677,8 +716,10 @@ impl<'a> Scheduler<'a> {
         }
     }
 
+    /// Workers alive and not draining, plus those still starting.
     fn live_workers(&self) -> u32 {
-        u32::try_from(self.workers.values().filter(|s| !s.draining).count()).unwrap_or(u32::MAX)
+        let live = self.workers.values().filter(|s| !s.draining).count() + self.starting.len();
+        u32::try_from(live).unwrap_or(u32::MAX)
     }
 
     /// Periodic pool upkeep: kill hung workers, autoscale, shrink or grow
@@ -756,11 +797,14 @@ impl<'a> Scheduler<'a> {
                 return Ok(());
             }
             match self.spawn_one() {
-                Ok(()) => self.spawn_failures = 0,
+                Ok(()) => {}
                 Err(e) => {
                     self.spawn_failures += 1;
                     tracing::error!(error = %e, "spawning a worker failed");
-                    if self.spawn_failures >= MAX_SPAWN_FAILURES && self.workers.is_empty() {
+                    if self.spawn_failures >= MAX_SPAWN_FAILURES
+                        && self.workers.is_empty()
+                        && self.starting.is_empty()
+                    {
                         return Err(CoordinatorError::WorkersLost(e.to_string()));
                     }
                     self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
@@ -775,14 +819,42 @@ impl<'a> Scheduler<'a> {
     fn spawn_one(&mut self) -> Result<(), supervisor::SpawnError> {
         let id = WorkerId(self.next_worker);
         self.next_worker += 1;
-        let proc = supervisor::spawn(
+        supervisor::spawn(
             self.launch,
             id,
             &self.settings,
             self.events_tx.clone(),
             HANDSHAKE_TIMEOUT,
         )?;
+        self.starting.insert(id);
+        Ok(())
+    }
+
+    /// A worker finished its handshake.
+    fn on_started(&mut self, proc: supervisor::WorkerProcess) {
+        let id = proc.id;
+        self.starting.remove(&id);
+        self.spawn_failures = 0;
+        if self.state == RunState::Stopping {
+            let _ = proc.send(ToWorker::Shutdown);
+        }
         self.workers.insert(id, Slot::new(proc));
+    }
+
+    /// A worker never completed its handshake (it died or hung first).
+    fn on_spawn_failed(&mut self, id: WorkerId, error: &str) -> Result<(), CoordinatorError> {
+        self.starting.remove(&id);
+        self.spawn_failures += 1;
+        self.restarts += 1;
+        tracing::error!(worker_id = %id, error, "starting a worker failed");
+        if self.spawn_failures >= MAX_SPAWN_FAILURES
+            && self.workers.is_empty()
+            && self.starting.is_empty()
+        {
+            return Err(CoordinatorError::WorkersLost(error.to_owned()));
+        }
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        self.respawn_at = Some(Instant::now() + self.backoff);
         Ok(())
     }
 
@@ -838,10 +910,20 @@ impl<'a> Scheduler<'a> {
         }
         let deadline = Instant::now() + grace;
         let mut open: Vec<WorkerId> = self.workers.keys().copied().collect();
-        while !open.is_empty() && Instant::now() < deadline {
+        while (!open.is_empty() || !self.starting.is_empty()) && Instant::now() < deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
                 Ok(Event::Worker(WorkerEvent::Closed(id))) => open.retain(|w| *w != id),
+                Ok(Event::Worker(WorkerEvent::Started(proc))) => {
+                    // Started while we stop: tell it to leave at once.
+                    let _ = proc.send(ToWorker::Shutdown);
+                    self.starting.remove(&proc.id);
+                    open.push(proc.id);
+                    self.workers.insert(proc.id, Slot::new(*proc));
+                }
+                Ok(Event::Worker(WorkerEvent::SpawnFailed(id, _))) => {
+                    self.starting.remove(&id);
+                }
                 Ok(Event::Worker(WorkerEvent::Message(id, msg))) => {
                     if let Some(slot) = self.workers.get_mut(&id)
                         && let ToCoordinator::Heartbeat { rss_bytes } = msg

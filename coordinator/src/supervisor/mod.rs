@@ -14,9 +14,13 @@ pub use process::{SpawnError, WorkerProcess, spawn};
 use trawl_common::ids::WorkerId;
 use trawl_common::protocol::ToCoordinator;
 
-/// What the per-worker reader threads report to the scheduler.
+/// What the per-worker threads report to the scheduler.
 #[derive(Debug)]
 pub enum WorkerEvent {
+    /// A worker completed its handshake; its messages follow.
+    Started(Box<WorkerProcess>),
+    /// A worker could not be started (it died or hung before its hello).
+    SpawnFailed(WorkerId, String),
     /// A message from a worker.
     Message(WorkerId, ToCoordinator),
     /// The worker's channel closed: it exited or died.

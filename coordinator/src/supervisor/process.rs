@@ -13,6 +13,9 @@ use trawl_common::protocol::{
     CONNECT_ENV, Hello, PROTOCOL_VERSION, ToCoordinator, ToWorker, WORKER_ID_ENV, WorkerSettings,
 };
 
+/// How often a pending handshake checks whether the child died.
+const HANDSHAKE_POLL: Duration = Duration::from_millis(20);
+
 /// Why a worker could not be started.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -42,6 +45,7 @@ pub enum SpawnError {
 }
 
 /// A running, configured worker.
+#[derive(Debug)]
 pub struct WorkerProcess {
     /// Its id.
     pub id: WorkerId,
@@ -82,15 +86,44 @@ impl WorkerProcess {
     }
 }
 
-/// Starts worker `id`, completes the handshake, configures it, and starts
-/// its reader thread, which forwards to `events`.
+/// Starts worker `id` in the background: a thread launches the process,
+/// completes the handshake (at most `timeout`), configures it, reports
+/// [`WorkerEvent::Started`] (or [`WorkerEvent::SpawnFailed`]) and then
+/// forwards the worker's messages to `events`. The caller never blocks on
+/// a slow or dying child.
 pub fn spawn<E: From<WorkerEvent> + Send + 'static>(
     launch: &WorkerLaunch,
     id: WorkerId,
     settings: &WorkerSettings,
     events: SyncSender<E>,
     timeout: Duration,
-) -> Result<WorkerProcess, SpawnError> {
+) -> Result<(), SpawnError> {
+    let (launch, settings) = (launch.clone(), settings.clone());
+    std::thread::Builder::new()
+        .name(format!("ipc-{id}"))
+        .spawn(move || match start(&launch, id, &settings, timeout) {
+            Ok((proc, rx)) => {
+                // Started goes first, so the worker is known before any of
+                // its messages arrive; then this thread becomes its reader.
+                if events.send(WorkerEvent::Started(Box::new(proc)).into()).is_ok() {
+                    read_loop(id, &rx, &events);
+                }
+            }
+            Err(e) => {
+                let _ = events.send(WorkerEvent::SpawnFailed(id, e.to_string()).into());
+            }
+        })
+        .map_err(|e| SpawnError::Ipc(format!("spawn thread: {e}")))?;
+    Ok(())
+}
+
+/// Launches, handshakes and configures one worker (blocking).
+fn start(
+    launch: &WorkerLaunch,
+    id: WorkerId,
+    settings: &WorkerSettings,
+    timeout: Duration,
+) -> Result<(WorkerProcess, IpcReceiver<ToCoordinator>), SpawnError> {
     let (server, name) =
         IpcOneShotServer::<ToCoordinator>::new().map_err(|e| SpawnError::Ipc(e.to_string()))?;
     let mut child = Command::new(&launch.program)
@@ -123,16 +156,30 @@ pub fn spawn<E: From<WorkerEvent> + Send + 'static>(
         let _ = child.wait();
         err
     };
-    let accepted = match done_rx.recv_timeout(timeout) {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(fail(&mut child, SpawnError::Ipc(e.to_string()))),
-        Err(_) => {
-            let err = fail(&mut child, SpawnError::Handshake(id, timeout));
-            // Unblock the accept thread by connecting ourselves.
-            if let Ok(s) = IpcSender::<ToCoordinator>::connect(name) {
-                let _ = s.send(ToCoordinator::Credit(0));
+    // Wait for the hello, but notice at once if the child dies first
+    // (then accept() would block forever).
+    let deadline = Instant::now() + timeout;
+    let accepted = loop {
+        match done_rx.recv_timeout(HANDSHAKE_POLL) {
+            Ok(Ok(pair)) => break pair,
+            Ok(Err(e)) => return Err(fail(&mut child, SpawnError::Ipc(e.to_string()))),
+            Err(_) => {
+                let died = matches!(child.try_wait(), Ok(Some(_)));
+                if !died && Instant::now() < deadline {
+                    continue;
+                }
+                let err = if died {
+                    let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                    SpawnError::Ipc(format!("worker {id} exited before its hello ({status})"))
+                } else {
+                    fail(&mut child, SpawnError::Handshake(id, timeout))
+                };
+                // Unblock the accept thread by connecting ourselves.
+                if let Ok(s) = IpcSender::<ToCoordinator>::connect(name) {
+                    let _ = s.send(ToCoordinator::Credit(0));
+                }
+                return Err(err);
             }
-            return Err(err);
         }
     };
     let (rx, first) = accepted;
@@ -158,33 +205,28 @@ pub fn spawn<E: From<WorkerEvent> + Send + 'static>(
     if control.send(ToWorker::Configure(Box::new(settings.clone()))).is_err() {
         return Err(fail(&mut child, SpawnError::Ipc("worker closed during configure".into())));
     }
-    if let Err(e) = spawn_reader(id, rx, events) {
-        return Err(fail(&mut child, SpawnError::Ipc(e.to_string())));
-    }
     tracing::debug!(worker_id = %id, pid, "worker started");
-    Ok(WorkerProcess { id, pid, child, control })
+    Ok((WorkerProcess { id, pid, child, control }, rx))
 }
 
-fn spawn_reader<E: From<WorkerEvent> + Send + 'static>(
+/// Forwards a worker's messages until its channel closes.
+fn read_loop<E: From<WorkerEvent>>(
     id: WorkerId,
-    rx: IpcReceiver<ToCoordinator>,
-    events: SyncSender<E>,
-) -> std::io::Result<()> {
-    std::thread::Builder::new().name(format!("ipc-{id}")).spawn(move || {
-        loop {
-            match rx.recv() {
-                Ok(msg) => {
-                    if events.send(WorkerEvent::Message(id, msg).into()).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(worker_id = %id, error = %e, "worker channel closed");
-                    let _ = events.send(WorkerEvent::Closed(id).into());
+    rx: &IpcReceiver<ToCoordinator>,
+    events: &SyncSender<E>,
+) {
+    loop {
+        match rx.recv() {
+            Ok(msg) => {
+                if events.send(WorkerEvent::Message(id, msg).into()).is_err() {
                     return;
                 }
             }
+            Err(e) => {
+                tracing::debug!(worker_id = %id, error = %e, "worker channel closed");
+                let _ = events.send(WorkerEvent::Closed(id).into());
+                return;
+            }
         }
-    })?;
-    Ok(())
+    }
 }

@@ -9,9 +9,12 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime};
 
-/// Is this status worth another attempt?
+/// Is this status worth another attempt by this worker? 429 and 503 are
+/// not: they ask the whole *host* to slow down, so they go straight to the
+/// coordinator, which backs the host off for every worker and re-issues
+/// the URL later.
 pub(crate) fn retryable_status(status: u16) -> bool {
-    status == 429 || ((500..=599).contains(&status) && status != 501 && status != 505)
+    (500..=599).contains(&status) && !matches!(status, 501 | 503 | 505)
 }
 
 /// Is this `send()` error worth another attempt?
@@ -62,10 +65,10 @@ mod tests {
 
     #[test]
     fn statuses() {
-        for s in [429, 500, 502, 503, 504, 599] {
+        for s in [500, 502, 504, 599] {
             assert!(retryable_status(s), "{s}");
         }
-        for s in [200, 301, 400, 403, 404, 501, 505] {
+        for s in [200, 301, 400, 403, 404, 501, 505, 429, 503] {
             assert!(!retryable_status(s), "{s}");
         }
     }
