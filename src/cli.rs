@@ -197,7 +197,7 @@ pub(crate) struct BenchArgs {
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) runs: u32,
-    /// Print the results as JSON instead of a table.
+    /// Print the results as JSON on stdout (the table goes to stderr).
     #[arg(long)]
     pub(crate) json: bool,
     /// Also write an SVG bar chart of pages/s per cell to FILE.

@@ -51,6 +51,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         std::io::Write::write_all(&mut out, b"\n")?;
+        // The table still goes to the terminal, out of the JSON's way.
+        report.write_table(&mut std::io::stderr().lock())?;
     } else {
         report.write_table(&mut out)?;
     }
