@@ -27,9 +27,15 @@ pub(crate) enum Command {
     Scale(ScaleArgs),
     /// Serve a generated site on 127.0.0.1 and crawl it with several workers.
     Demo(DemoArgs),
+    /// Measure throughput and cost: crawl the generated site with a matrix
+    /// of worker counts x per-worker concurrency.
+    Bench(BenchArgs),
     /// Internal: a worker process, started by the coordinator.
     #[command(hide = true)]
     Worker,
+    /// Internal: the generated site in its own process, for `trawl bench`.
+    #[command(hide = true)]
+    BenchSite(BenchSiteArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -258,4 +264,38 @@ pub(crate) struct DemoArgs {
     pub(crate) store: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) tuning: Tuning,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Pages in the generated site (about 44 KB each).
+    #[arg(long, default_value_t = 20_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) pages: u32,
+    /// Worker counts to try, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4], value_name = "N,N,..",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub(crate) workers: Vec<u32>,
+    /// Concurrent requests per worker to try, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64], value_name = "N,N,..",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub(crate) concurrency: Vec<u32>,
+    /// Repetitions of every cell (interleaved); pages/s is reported as
+    /// min/median/max.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) runs: u32,
+    /// Print the results as JSON on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Also write an SVG bar chart of pages/s per cell to FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) chart: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchSiteArgs {
+    /// Pages in the generated site.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub(crate) pages: u32,
 }

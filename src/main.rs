@@ -8,6 +8,11 @@ mod cmd;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// One allocator for the coordinator, workers and site alike (they are
+/// this binary). See the Cargo.toml note for why not the system one.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let role = match cli.command {

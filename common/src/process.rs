@@ -60,6 +60,14 @@ pub fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Resets this process's peak RSS (`VmHWM`) to its current RSS, so a
+/// long-lived process can measure the peak of one phase (Linux >= 4.0:
+/// writes `5` to `/proc/self/clear_refs`). Returns false where that is not
+/// possible; the next peak then still covers earlier phases.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -68,5 +76,15 @@ mod tests {
         assert!(super::cpu_seconds().is_some());
         assert!(super::children_cpu_seconds().is_some());
         assert!(super::peak_rss_bytes() >= super::rss_bytes() / 2);
+    }
+
+    #[test]
+    fn peak_rss_can_be_reset() {
+        let grown: Vec<u8> = vec![1; 64 << 20];
+        let peak = super::peak_rss_bytes();
+        drop(std::hint::black_box(grown));
+        if super::reset_peak_rss() {
+            assert!(super::peak_rss_bytes() < peak, "peak was not reset");
+        }
     }
 }

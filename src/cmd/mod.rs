@@ -1,5 +1,7 @@
 //! One file per subcommand; each turns its arguments into library calls.
 
+mod bench;
+mod bench_site;
 mod crawl;
 mod demo;
 mod export;
@@ -18,6 +20,8 @@ pub(crate) fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => remote::status(&args),
         Command::Scale(args) => remote::scale(&args),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(&args),
+        Command::BenchSite(args) => bench_site::run(&args),
         Command::Worker => {
             trawl_worker::run()?;
             Ok(ExitCode::SUCCESS)

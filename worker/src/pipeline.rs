@@ -42,8 +42,13 @@ pub(crate) fn run(c: Connected) -> Result<(), WorkerError> {
 
     let control = link::spawn_control(c.control, lease_tx, cancel.clone())
         .map_err(|e| WorkerError::Setup(e.to_string()))?;
-    let reporter = link::spawn_reporter(c.up.clone(), report_rx, cancel.clone())
-        .map_err(|e| WorkerError::Setup(e.to_string()))?;
+    let reporter = link::spawn_reporter(
+        c.up.clone(),
+        report_rx,
+        link::batch_target(concurrency),
+        cancel.clone(),
+    )
+    .map_err(|e| WorkerError::Setup(e.to_string()))?;
     c.up.send(ToCoordinator::Credit(concurrency.saturating_mul(PREFETCH_FACTOR)))
         .map_err(|e| WorkerError::Ipc(e.to_string()))?;
     tracing::debug!(worker_id = %c.id, concurrency, "worker ready");

@@ -76,9 +76,17 @@ impl Scope {
     pub fn allows_host(&self, url: &Url) -> bool {
         match self.kind {
             ScopeKind::Any => true,
+            // Compares against `host_key(url)` without building it: this
+            // runs for every link of every page.
             ScopeKind::Host => {
-                let key = host_key(url);
-                self.hosts.contains(&key)
+                let Some(host) = url.host_str() else { return self.hosts.contains(&String::new()) };
+                self.hosts.iter().any(|k| match url.port() {
+                    None => k == host,
+                    Some(port) => k
+                        .strip_prefix(host)
+                        .and_then(|rest| rest.strip_prefix(':'))
+                        .is_some_and(|p| p.parse::<u16>() == Ok(port)),
+                })
             }
             ScopeKind::Domain => {
                 let Some(host) = url.host_str() else { return false };
@@ -121,6 +129,16 @@ mod tests {
         assert!(s.allows_host(&u("http://127.0.0.1:8080/x")));
         assert!(!s.allows_host(&u("http://127.0.0.1:8081/x")));
         assert!(!s.allows_host(&u("http://localhost:8080/x")));
+        assert!(!s.allows_host(&u("http://127.0.0.1/x")));
+        assert!(!s.allows_host(&u("http://127.0.0.10:8080/x")));
+        let s = Scope::new(ScopeKind::Host, &[u("https://h.test/"), u("http://[::1]:81/")]);
+        assert!(s.allows_host(&u("https://h.test:443/a")), "default port is no port");
+        assert!(!s.allows_host(&u("https://h.test:8443/a")));
+        assert!(s.allows_host(&u("http://[::1]:81/a")));
+        for url in ["http://h.test:1/", "https://h.test/", "http://[::1]:81/"] {
+            let url = u(url);
+            assert_eq!(s.allows_host(&url), s.hosts.contains(&host_key(&url)), "{url}");
+        }
     }
 
     #[test]

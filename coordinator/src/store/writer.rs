@@ -69,14 +69,15 @@ pub struct StoreWriter {
     thread: JoinHandle<Result<WriterStats, StoreError>>,
 }
 
-fn add(batch: &mut sled::Batch, op: StoreOp, stats: &mut WriterStats) {
-    let enqueue = match op {
-        StoreOp::Enqueue(seg) => Some(seg),
+/// Adds one operation to `batch`; returns the page records it writes.
+fn add(batch: &mut sled::Batch, op: StoreOp) -> u64 {
+    let (records, enqueue) = match op {
+        StoreOp::Enqueue(seg) => (0, Some(seg)),
         StoreOp::Retire(ids) => {
             for (depth, seq) in ids {
                 batch.remove(&keys::queue(depth, seq)[..]);
             }
-            None
+            (0, None)
         }
         StoreOp::Page { record, retire, enqueue, body } => {
             if let Some(body) = body {
@@ -86,12 +87,24 @@ fn add(batch: &mut sled::Batch, op: StoreOp, stats: &mut WriterStats) {
             if let Some((depth, seq)) = retire {
                 batch.remove(&keys::queue(depth, seq)[..]);
             }
-            stats.records += 1;
-            enqueue
+            (1, enqueue)
         }
     };
     if let Some(seg) = enqueue.filter(|s| !s.urls.is_empty()) {
         batch.insert(&keys::queue(seg.depth, seg.first_seq)[..], seg.urls.join("\n").into_bytes());
+    }
+    records
+}
+
+impl Store {
+    /// Applies `ops` as one atomic batch, as the writer thread does with
+    /// each group it collects; returns the page records written. Not
+    /// durable until [`Store::flush`].
+    pub fn write_batch(&self, ops: impl IntoIterator<Item = StoreOp>) -> Result<u64, StoreError> {
+        let mut batch = sled::Batch::default();
+        let records = ops.into_iter().map(|op| add(&mut batch, op)).sum();
+        self.apply(batch)?;
+        Ok(records)
     }
 }
 
@@ -104,24 +117,21 @@ impl StoreWriter {
                 let mut stats = WriterStats::default();
                 let mut last_flush = Instant::now();
                 let mut open = true;
+                let mut ops = Vec::with_capacity(MAX_BATCH);
                 while open {
-                    let mut batch = sled::Batch::default();
-                    let mut n = 0;
                     match rx.recv_timeout(BATCH_WINDOW) {
                         Ok(op) => {
-                            add(&mut batch, op, &mut stats);
-                            n += 1;
-                            while n < MAX_BATCH {
+                            ops.push(op);
+                            while ops.len() < MAX_BATCH {
                                 let Ok(op) = rx.try_recv() else { break };
-                                add(&mut batch, op, &mut stats);
-                                n += 1;
+                                ops.push(op);
                             }
                         }
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => open = false,
                     }
-                    if n > 0 {
-                        store.apply(batch)?;
+                    if !ops.is_empty() {
+                        stats.records += store.write_batch(ops.drain(..))?;
                         stats.batches += 1;
                     }
                     if !open || last_flush.elapsed() >= FLUSH_EVERY {

@@ -320,4 +320,46 @@ mod tests {
         assert!(is_html(None, b"  <!DOCTYPE html><html>"));
         assert!(!is_html(None, b"\x89PNG"));
     }
+
+    #[test]
+    fn first_title_and_first_base_win_and_order_is_kept() {
+        let html = r#"<html><head><title>one</title><base href="/b1/"><base href="/b2/">
+            </head><body><a href="z">z</a><svg><title>two</title></svg>
+            <p><a href="y">y</a></p><a href="z">z again</a></body></html>"#;
+        let e = extract(&page(), html, &scope());
+        assert_eq!(e.title.as_deref(), Some("one"));
+        assert_eq!(e.links, vec!["http://h.test/b1/z", "http://h.test/b1/y"]);
+        assert_eq!(e.outlinks, 3);
+    }
+
+    #[test]
+    fn matches_the_selectors_on_a_site_page() {
+        // The walk must find what `title`, `base[href]` and `a[href]` find.
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        for i in [1u32, 7, 14, 123] {
+            let spec = trawl_site::SiteSpec::with_pages(500);
+            let html = spec.render(i, "http://h.test", "http://localhost");
+            let url = Url::parse(&format!("http://h.test{}", spec.path(i))).unwrap();
+            let doc = Html::parse_document(&html);
+            let hrefs: Vec<&str> =
+                doc.select(&sel("a[href]")).filter_map(|a| a.value().attr("href")).collect();
+            let base = doc
+                .select(&sel("base[href]"))
+                .next()
+                .and_then(|b| b.value().attr("href"))
+                .map_or_else(|| url.clone(), |h| url.join(h).unwrap());
+            let mut want: Vec<String> = Vec::new();
+            for h in hrefs {
+                if let Some(u) = resolve_link(&base, h)
+                    && scope().allows(&u)
+                    && !want.contains(&u.to_string())
+                {
+                    want.push(u.into());
+                }
+            }
+            let e = extract(&url, &html, &scope());
+            assert_eq!(e.links, want, "page {i}");
+            assert_eq!(e.title.as_deref(), Some(spec.title(i).as_str()), "page {i}");
+        }
+    }
 }
