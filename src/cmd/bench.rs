@@ -17,7 +17,10 @@ use anyhow::{Context as _, anyhow};
 use results::{BenchReport, Sample};
 use site::SiteProcess;
 use std::process::ExitCode;
-use trawl_common::config::RawCrawlConfig;
+use trawl_common::config::{FieldRule, RawCrawlConfig};
+
+/// What every bench crawl extracts besides the title.
+const BENCH_EXTRACT: &str = "posts=a.post-item-title@href+text*";
 use trawl_common::process;
 use trawl_coordinator::WorkerLaunch;
 
@@ -78,6 +81,9 @@ fn crawl_once(
         store: Some(tmp.path().join("store")),
         workers: Some(workers.to_string()),
         concurrency: Some(concurrency),
+        // Identical work to the reference crawlers: title plus every
+        // `a.post-item-title` (href, text) pair, stored.
+        extract: [FieldRule::parse_flag(BENCH_EXTRACT).map_err(anyhow::Error::msg)?].into(),
         ..Default::default()
     }
     .resolve()
