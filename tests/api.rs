@@ -92,7 +92,10 @@ fn check_families(text: &str, samples: &[Sample]) {
         match words.as_slice() {
             ["#", "TYPE", name, kind] => {
                 assert!(!seen_sample.contains(*name), "TYPE of {name} after its samples");
-                assert!(typed.insert((*name).to_owned(), (*kind).to_owned()).is_none(), "two TYPE lines for {name}");
+                assert!(
+                    typed.insert((*name).to_owned(), (*kind).to_owned()).is_none(),
+                    "two TYPE lines for {name}"
+                );
             }
             ["#", "HELP", name, ..] => {
                 helped.insert((*name).to_owned());
@@ -145,16 +148,14 @@ fn metrics_follow_a_running_crawl() {
         assert_eq!(outcome_sum, total, "outcomes sum vs pages in one scrape");
         let queued = metric(&samples, "trawl_queued_urls");
         assert!(queued > 0.0, "a 1500-page crawl at 50 pages/s has a queue");
-        let depth: Vec<&Sample> = samples
-            .iter()
-            .filter(|s| s.name == "trawl_host_queue_depth")
-            .collect();
+        let depth: Vec<&Sample> =
+            samples.iter().filter(|s| s.name == "trawl_host_queue_depth").collect();
         assert_eq!(depth.len(), 1, "one host: {depth:?}");
         assert_eq!(depth[0].labels.get("host"), Some(&host), "{depth:?}");
         assert!(depth[0].value > 0.0 && depth[0].value <= queued, "{depth:?} vs queued {queued}");
         assert_eq!(metric(&samples, "trawl_workers"), 1.0);
         totals.push(total);
-        std::thread::sleep(Duration::from_millis(700));
+        std::thread::sleep(Duration::from_millis(1000));
     }
     assert!(totals.windows(2).all(|w| w[0] < w[1]), "trawl_pages_total did not grow: {totals:?}");
     sigint(crawl.pid());
@@ -175,8 +176,17 @@ fn option_sets(base: &str) -> Vec<Vec<(&'static str, String)>> {
         ],
         vec![("url_glob", "*/page/?".into()), ("format", "csv".into())],
         vec![("url_prefix", b.clone()), ("count_by", "depth".into()), ("format", "table".into())],
-        vec![("url_prefix", b.clone()), ("sort", "bytes".into()), ("limit", "5".into()), ("offset", "3".into())],
-        vec![("url_prefix", b.clone()), ("where", "bytes>44000".into()), ("where", "title~and".into())],
+        vec![
+            ("url_prefix", b.clone()),
+            ("sort", "bytes".into()),
+            ("limit", "5".into()),
+            ("offset", "3".into()),
+        ],
+        vec![
+            ("url_prefix", b.clone()),
+            ("where", "bytes>44000".into()),
+            ("where", "title~and".into()),
+        ],
         vec![
             ("url_prefix", b.clone()),
             ("status", "2xx".into()),
@@ -216,7 +226,10 @@ fn pages_answer_like_trawl_query_live_and_offline() {
         // `trawl query` on the locked store is answered by the crawl.
         let cli = query_out(&store, &pairs_to_flags(&pairs)).success().stdout;
         assert_eq!(cli, body, "{pairs:?}: trawl query (live) vs GET /api/pages");
-        answers.push((pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>(), body));
+        answers.push((
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>(),
+            body,
+        ));
     }
     // The whole default listing is every stored page.
     let all = parse_jsonl(&get(&q.addr, "/api/pages", None).text());
@@ -224,9 +237,13 @@ fn pages_answer_like_trawl_query_live_and_offline() {
     q.finish();
     // Offline, the same options give the same bytes.
     for (pairs, body) in answers {
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> =
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let offline = query_out(&store, &pairs_to_flags(&pairs)).success().stdout;
-        assert_eq!(offline, body, "{pairs:?}: offline trawl query vs the API's answer during the crawl");
+        assert_eq!(
+            offline, body,
+            "{pairs:?}: offline trawl query vs the API's answer during the crawl"
+        );
     }
 }
 
@@ -288,7 +305,17 @@ fn bad_requests_are_400_naming_the_problem() {
         assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/plain")), "{r:?}");
     }
     // POST /api/workers: malformed, wrong type, out of range, unknown key.
-    for body in ["not json", "", "{}", "[]", r#"{"workers":"two"}"#, r#"{"workers":-1}"#, r#"{"workers":0}"#, r#"{"workers":100000}"#, r#"{"workers":1,"extra":true}"#] {
+    for body in [
+        "not json",
+        "",
+        "{}",
+        "[]",
+        r#"{"workers":"two"}"#,
+        r#"{"workers":-1}"#,
+        r#"{"workers":0}"#,
+        r#"{"workers":100000}"#,
+        r#"{"workers":1,"extra":true}"#,
+    ] {
         let r = post_json(&q.addr, "/api/workers", body, None);
         assert_eq!(r.status, 400, "POST /api/workers {body:?}: {}", r.text());
         assert!(!r.text().trim().is_empty(), "POST /api/workers {body:?}: empty message");
@@ -308,7 +335,11 @@ fn bad_requests_are_400_naming_the_problem() {
     ] {
         let r = post_json(&q.addr, "/api/seeds", &body, None);
         assert_eq!(r.status, 400, "POST /api/seeds {body}: {}", r.text());
-        assert!(r.text().contains(word) && !r.text().trim().is_empty(), "POST /api/seeds {body}: {}", r.text());
+        assert!(
+            r.text().contains(word) && !r.text().trim().is_empty(),
+            "POST /api/seeds {body}: {}",
+            r.text()
+        );
     }
     // Nothing of a rejected batch was added.
     let st = get(&q.addr, "/api/status", None).json();
@@ -325,7 +356,8 @@ fn seeds_and_scaling_through_the_api() {
     let mut q = QuietCrawl::start(20, &[]);
     let base = q.site.base_url();
     let new = format!("{base}page/99999");
-    let r = post_json(&q.addr, "/api/seeds", &format!(r#"{{"urls":["{new}","{base}page/3"]}}"#), None);
+    let r =
+        post_json(&q.addr, "/api/seeds", &format!(r#"{{"urls":["{new}","{base}page/3"]}}"#), None);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), serde_json::json!({ "added": 1 }), "page/3 is known, page/99999 new");
     // The new seed is fetched and stored (a 404 at depth 0).
@@ -338,7 +370,11 @@ fn seeds_and_scaling_through_the_api() {
         r.status == 200
     });
     assert!(stored, "the added seed {new} was not stored");
-    assert_eq!((n(&rec, "status"), s(&rec, "outcome"), n(&rec, "depth")), (Some(404), "http_error", Some(0)), "{rec}");
+    assert_eq!(
+        (n(&rec, "status"), s(&rec, "outcome"), n(&rec, "depth")),
+        (Some(404), "http_error", Some(0)),
+        "{rec}"
+    );
     // Scaling: target follows.
     let r = post_json(&q.addr, "/api/workers", r#"{"workers":2}"#, None);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -357,7 +393,15 @@ fn openapi_document_lists_the_routes() {
     let doc = r.json();
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')), "{}", doc["openapi"]);
     let paths = doc["paths"].as_object().expect("paths");
-    for p in ["/api/status", "/api/pages", "/api/pages/{url}", "/api/seeds", "/api/workers", "/metrics", "/"] {
+    for p in [
+        "/api/status",
+        "/api/pages",
+        "/api/pages/{url}",
+        "/api/seeds",
+        "/api/workers",
+        "/metrics",
+        "/",
+    ] {
         assert!(paths.contains_key(p), "openapi.json does not list {p}");
     }
     assert!(doc["paths"]["/api/pages"]["get"]["parameters"].is_array());
@@ -384,11 +428,28 @@ fn openapi_documents_every_pages_parameter() {
     }
     // ...and every accepted one is documented.
     let accepted: BTreeSet<String> = [
-        "url_prefix", "url_glob", "url_regex", "host", "status", "content_type", "depth", "outcome",
-        "since", "until", "where", "fields", "sort", "count_by", "limit", "offset", "format",
+        "url_prefix",
+        "url_glob",
+        "url_regex",
+        "host",
+        "status",
+        "content_type",
+        "depth",
+        "outcome",
+        "since",
+        "until",
+        "where",
+        "fields",
+        "sort",
+        "count_by",
+        "limit",
+        "offset",
+        "format",
     ]
     .iter()
-    .filter(|p| !get(&q.addr, &format!("/api/pages?{p}=x"), None).text().contains("unknown parameter"))
+    .filter(|p| {
+        !get(&q.addr, &format!("/api/pages?{p}=x"), None).text().contains("unknown parameter")
+    })
     .map(|p| (*p).to_owned())
     .collect();
     assert_eq!(accepted.len(), 17, "the server accepts these: {accepted:?}");
@@ -402,10 +463,23 @@ fn token_guards_the_api_but_not_the_dashboard() {
     let token = "s3cret-token";
     let mut q = QuietCrawl::start(10, &["--api-token", token]);
     let url = percent_encode(&q.site.base_url());
-    let gets = ["/api/status", "/api/pages", "/api/pages?count_by=outcome", &format!("/api/pages/{url}"), "/metrics"];
+    let gets = [
+        "/api/status",
+        "/api/pages",
+        "/api/pages?count_by=outcome",
+        &format!("/api/pages/{url}"),
+        "/metrics",
+    ];
     for path in gets {
-        for auth in [None, Some("Bearer wrong"), Some(token), Some("bearer s3cret-token-x"), Some("Basic czNjcmV0")] {
-            let headers: Vec<(&str, &str)> = auth.map(|a| vec![("Authorization", a)]).unwrap_or_default();
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some(token),
+            Some("bearer s3cret-token-x"),
+            Some("Basic czNjcmV0"),
+        ] {
+            let headers: Vec<(&str, &str)> =
+                auth.map(|a| vec![("Authorization", a)]).unwrap_or_default();
             let r = http(&q.addr, "GET", path, &headers, None);
             assert_eq!(r.status, 401, "GET {path} with Authorization {auth:?}: {}", r.text());
         }
@@ -414,7 +488,11 @@ fn token_guards_the_api_but_not_the_dashboard() {
     }
     for (path, body) in [("/api/workers", r#"{"workers":1}"#), ("/api/seeds", r#"{"urls":[]}"#)] {
         assert_eq!(post_json(&q.addr, path, body, None).status, 401, "POST {path} without token");
-        assert_eq!(post_json(&q.addr, path, body, Some(token)).status, 200, "POST {path} with token");
+        assert_eq!(
+            post_json(&q.addr, path, body, Some(token)).status,
+            200,
+            "POST {path} with token"
+        );
     }
     // The dashboard page and the API description are public.
     assert_eq!(get(&q.addr, "/", None).status, 200);
@@ -462,4 +540,67 @@ fn public_api_address_needs_a_token_before_anything_starts() {
         0,
         "a request reached the site"
     );
+}
+
+/// Starts a crawl of `pages` pages slow enough (about 1 s) to connect to
+/// its API, and a client that sends half a request head and then stays
+/// silent (a stuck or slow client, a half-open connection).
+fn crawl_with_a_stuck_api_client(
+    pages: u32,
+) -> (SiteServer, TestDir, Running, std::net::TcpStream) {
+    use std::io::Write as _;
+    let server = SiteServer::start(SiteSpec::with_pages(pages)).expect("site");
+    let dir = TestDir::new();
+    let store = dir.store();
+    let crawl = Trawl::crawl(&server.base_url(), &store)
+        .args(["--workers", "1", "--concurrency", "2", "--delay", "0.01"])
+        .spawn();
+    let addr = await_api(&store, &crawl);
+    let mut stuck = std::net::TcpStream::connect(&addr).expect("connect to the API");
+    stuck.write_all(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    assert!(running(crawl.pid()), "the crawl ended before the client connected; make it slower");
+    (server, dir, crawl, stuck)
+}
+
+/// A crawl that has finished its work exits, whatever its API clients do:
+/// one that sent half a request and went quiet must not keep the
+/// coordinator alive (the store locked, the summary never printed).
+#[test]
+fn crawl_exits_while_an_api_client_is_stuck() {
+    let (server, _dir, crawl, stuck) = crawl_with_a_stuck_api_client(100);
+    let pid = crawl.pid();
+    let done = wait_until(Duration::from_secs(20), || server.page_hits() >= 100);
+    assert!(done, "the crawl did not fetch the site");
+    let exited = wait_until(Duration::from_secs(8), || !running(pid));
+    let summary_printed = !running(pid);
+    drop(stuck);
+    if !exited {
+        // Closing the stuck connection lets it go: the wait was on it.
+        let freed = wait_until(Duration::from_secs(10), || !running(pid));
+        panic!(
+            "all 100 pages were fetched but the crawl had not exited 8 s later while an API \
+             client held a half-sent request open (it {} once that connection was closed)",
+            if freed { "exited" } else { "did not exit even" }
+        );
+    }
+    let out = crawl.wait_within(Duration::from_secs(10)).success();
+    assert!(summary_printed && out.stdout.starts_with("crawled 100 pages"), "{}", out.stdout);
+}
+
+/// "A second SIGINT stops at once", even with a stuck API client.
+#[test]
+fn second_sigint_stops_a_crawl_with_a_stuck_api_client() {
+    let (_server, _dir, crawl, stuck) = crawl_with_a_stuck_api_client(2000);
+    let pid = crawl.pid();
+    sigint(pid);
+    std::thread::sleep(Duration::from_millis(500));
+    sigint(pid);
+    let stopped = wait_until(Duration::from_secs(6), || !running(pid));
+    drop(stuck);
+    assert!(
+        stopped,
+        "the crawl was still running 6 s after a second SIGINT (an API client was stuck)"
+    );
+    let out = crawl.wait_within(Duration::from_secs(10));
+    assert!(out.code().is_some(), "exit: {:?}", out.status);
 }

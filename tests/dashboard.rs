@@ -40,15 +40,23 @@ fn dump_dom(url: &str) -> Html {
     .env_remove("HTTP_PROXY")
     .env_remove("all_proxy")
     .env_remove("ALL_PROXY");
-    let (ok, out, err) = run_bounded(cmd, Duration::from_secs(45)).unwrap_or_else(|e| panic!("{e}"));
+    let (ok, out, err) =
+        run_bounded(cmd, Duration::from_secs(45)).unwrap_or_else(|e| panic!("{e}"));
     let dom = String::from_utf8_lossy(&out).into_owned();
-    assert!(ok && dom.contains("</html>"), "chromium failed on {url}:\n{}\n{dom}", tail(&err, 3000));
+    assert!(
+        ok && dom.contains("</html>"),
+        "chromium failed on {url}:\n{}\n{dom}",
+        tail(&err, 3000)
+    );
     Html::parse_document(&dom)
 }
 
 fn text(dom: &Html, css: &str) -> String {
     let sel = Selector::parse(css).unwrap();
-    dom.select(&sel).next().map(|e| e.text().collect::<String>().trim().to_owned()).unwrap_or_default()
+    dom.select(&sel)
+        .next()
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Rows of a table's body, as cell texts.
@@ -85,7 +93,10 @@ fn dashboard_shows_a_running_crawl() {
     let after = status_pages();
     let p2 = pages_in(&second);
     assert!(running(crawl.pid()), "the crawl ended during the test; slow it down");
-    assert!(before <= p1 && p1 < p2 && p2 <= after, "#pages {p1} then {p2}; /api/status said {before} before and {after} after");
+    assert!(
+        before <= p1 && p1 < p2 && p2 <= after,
+        "#pages {p1} then {p2}; /api/status said {before} before and {after} after"
+    );
 
     for dom in [&first, &second] {
         assert_eq!(text(dom, "#state"), "running");
@@ -93,12 +104,21 @@ fn dashboard_shows_a_running_crawl() {
         let queued: u64 = text(dom, "#queued").parse().expect("#queued");
         assert!(queued > 0, "#queued {queued}");
         assert!(text(dom, "#rate").parse::<f64>().is_ok(), "#rate {:?}", text(dom, "#rate"));
-        assert!(text(dom, "#inflight").parse::<u64>().is_ok(), "#inflight {:?}", text(dom, "#inflight"));
+        assert!(
+            text(dom, "#inflight").parse::<u64>().is_ok(),
+            "#inflight {:?}",
+            text(dom, "#inflight")
+        );
         let workers = rows(dom, "worker-table");
-        let kids: Vec<String> = worker_children(crawl.pid()).iter().map(|k| k.pid.to_string()).collect();
+        let kids: Vec<String> =
+            worker_children(crawl.pid()).iter().map(|k| k.pid.to_string()).collect();
         assert_eq!(workers.len(), 1, "worker table: {workers:?}");
         assert_eq!(workers[0].len(), 7, "worker row: {:?}", workers[0]);
-        assert_eq!(vec![workers[0][1].clone()], kids, "worker pid in the table vs the crawl's worker");
+        assert_eq!(
+            vec![workers[0][1].clone()],
+            kids,
+            "worker pid in the table vs the crawl's worker"
+        );
         let wpages: u64 = workers[0][2].parse().expect("worker pages");
         assert!(wpages > 0 && wpages <= p2, "worker pages {wpages}");
         assert_eq!(workers[0][6], "running");

@@ -12,12 +12,13 @@ use std::path::Path;
 use std::time::Duration;
 use trawl_site::{SiteServer, SiteSpec};
 
-/// Reads a WARC file with warcio: one JSON object per record, payloads in
-/// hex; plus the number of gzip members in the file.
+/// Reads a WARC file with warcio: one JSON object per record, each
+/// payload written to its own file in a directory; plus the number of
+/// gzip members in the file.
 const READ_WARC: &str = r#"
-import json, sys, zlib
+import json, os, sys, zlib
 from warcio.archiveiterator import ArchiveIterator
-path = sys.argv[1]
+path, outdir = sys.argv[1], sys.argv[2]
 data = open(path, 'rb').read()
 members, rest = 0, data
 while rest:
@@ -29,7 +30,7 @@ while rest:
     rest = d.unused_data
 print(json.dumps({'gzip_members': members}))
 with open(path, 'rb') as f:
-    for rec in ArchiveIterator(f):
+    for n, rec in enumerate(ArchiveIterator(f)):
         h = rec.rec_headers
         out = {
             'version': h.protocol,
@@ -44,7 +45,9 @@ with open(path, 'rb') as f:
             out['status_line'] = rec.http_headers.protocol + ' ' + rec.http_headers.statusline
             out['http_content_type'] = rec.http_headers.get_header('Content-Type')
             out['http_content_length'] = rec.http_headers.get_header('Content-Length')
-        out['payload'] = rec.content_stream().read().hex()
+        out['payload_file'] = os.path.join(outdir, 'payload-%d' % n)
+        with open(out['payload_file'], 'wb') as p:
+            p.write(rec.content_stream().read())
         print(json.dumps(out))
 "#;
 
@@ -57,16 +60,18 @@ fn require_warcio() {
     assert!(ok, "Python's warcio is needed to read the WARC export back: pip install warcio");
 }
 
-fn unhex(h: &str) -> Vec<u8> {
-    assert!(h.len() % 2 == 0, "odd hex");
-    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+/// The payload of a record read by [`read_warc`].
+fn payload(rec: &Value) -> Vec<u8> {
+    std::fs::read(rec["payload_file"].as_str().expect("payload_file")).expect("payload file")
 }
 
 /// `(gzip members, records)` of a WARC file, as warcio reads it.
-fn read_warc(path: &Path) -> (u64, Vec<Value>) {
+fn read_warc(path: &Path, payloads: &Path) -> (u64, Vec<Value>) {
+    std::fs::create_dir_all(payloads).unwrap();
     let out = std::process::Command::new("python3")
         .args(["-c", READ_WARC])
         .arg(path)
+        .arg(payloads)
         .output()
         .expect("running python3");
     assert!(
@@ -83,7 +88,12 @@ fn read_warc(path: &Path) -> (u64, Vec<Value>) {
 /// The hand-made pages next to the site: `(path, status line, content
 /// type, body)`.
 const RAW: &[(&str, &str, &str, &str)] = &[
-    ("/missing", "404 Not Found", "text/html; charset=utf-8", "<html><body>no such page</body></html>\n"),
+    (
+        "/missing",
+        "404 Not Found",
+        "text/html; charset=utf-8",
+        "<html><body>no such page</body></html>\n",
+    ),
     ("/boom", "500 Internal Server Error", "text/plain", "it broke\r\n\r\nreally\n"),
     ("/data.json", "200 OK", "application/json", "{\"k\": [1, 2, \"\u{e9}\u{20ac}\"]}\n"),
     ("/empty", "404 Not Found", "text/plain", ""),
@@ -96,7 +106,9 @@ fn raw_handler(_port: u16, path: &str) -> Option<String> {
     }
     if path == "/" {
         let links: String = RAW.iter().map(|r| format!(r#"<a href="{}">x</a> "#, r.0)).collect();
-        let body = format!("<!DOCTYPE html><html><head><title>raw</title></head><body>{links}<a href=\"/redir\">r</a></body></html>");
+        let body = format!(
+            "<!DOCTYPE html><html><head><title>raw</title></head><body>{links}<a href=\"/redir\">r</a></body></html>"
+        );
         return Some(http_response("200 OK", &[("Content-Type", "text/html")], &body));
     }
     if path == "/redir" {
@@ -124,7 +136,11 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
 
     // jsonl: stdout and -o FILE are exactly `trawl query`.
     let query_jsonl_text = query_args(&store, &[]).success().stdout;
-    let out = Trawl::new("export").arg("--store").arg(&store).run_within(Duration::from_secs(60)).success();
+    let out = Trawl::new("export")
+        .arg("--store")
+        .arg(&store)
+        .run_within(Duration::from_secs(60))
+        .success();
     assert_eq!(out.stdout, query_jsonl_text, "export (jsonl) vs query");
     assert!(out.stderr.contains(&format!("exported {} pages", all.len())), "{}", out.stderr);
     let file = dir.path("pages.jsonl");
@@ -145,7 +161,11 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
         .run_within(Duration::from_secs(60))
         .success()
         .stdout;
-    assert_eq!(csv, query_args(&store, &["--format", "csv"]).success().stdout, "export csv vs query");
+    assert_eq!(
+        csv,
+        query_args(&store, &["--format", "csv"]).success().stdout,
+        "export csv vs query"
+    );
     let rows = parse_csv(&csv);
     assert_eq!(rows.len(), all.len() + 1, "csv: header + one row per page");
     assert_eq!(rows[0][0], "url");
@@ -162,11 +182,11 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
         .run_within(Duration::from_secs(60))
         .success();
     assert!(out.stdout.is_empty(), "with -o nothing goes to stdout");
-    let (members, recs) = read_warc(&warc);
+    let (members, recs) = read_warc(&warc, &dir.path("payloads"));
     assert_eq!(members, recs.len() as u64, "one gzip member per record");
     assert!(recs.iter().all(|r| r["version"] == "WARC/1.1"), "WARC/1.1 records");
     assert_eq!(recs[0]["type"], "warcinfo", "the first record: {}", recs[0]);
-    let info = String::from_utf8(unhex(recs[0]["payload"].as_str().unwrap())).unwrap();
+    let info = String::from_utf8(payload(&recs[0])).unwrap();
     assert!(info.contains("trawl"), "warcinfo payload: {info:?}");
     let ids: BTreeSet<&str> = recs.iter().filter_map(|r| r["id"].as_str()).collect();
     assert_eq!(ids.len(), recs.len(), "WARC-Record-IDs are unique");
@@ -177,7 +197,10 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
     let spec = site.spec().clone();
     let mut served: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for i in 0..spec.pages {
-        served.insert(join_url(&site.base_url(), &spec.path(i)), spec.render(i, &origin, &offsite).into_bytes());
+        served.insert(
+            join_url(&site.base_url(), &spec.path(i)),
+            spec.render(i, &origin, &offsite).into_bytes(),
+        );
     }
     for (path, _, _, body) in RAW {
         served.insert(format!("{}{}", raw.base_url(), &path[1..]), body.as_bytes().to_vec());
@@ -212,10 +235,14 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
             continue;
         };
         if rec["status"].as_u64() != n(page, "status") {
-            wrong.push(format!("{uri}: HTTP status {} vs stored {}", rec["status"], page["status"]));
+            wrong
+                .push(format!("{uri}: HTTP status {} vs stored {}", rec["status"], page["status"]));
         }
         if rec["http_content_type"] != page["content_type"] {
-            wrong.push(format!("{uri}: Content-Type {} vs stored {}", rec["http_content_type"], page["content_type"]));
+            wrong.push(format!(
+                "{uri}: Content-Type {} vs stored {}",
+                rec["http_content_type"], page["content_type"]
+            ));
         }
         if rec["content_type"] != "application/http;msgtype=response" {
             wrong.push(format!("{uri}: record Content-Type {}", rec["content_type"]));
@@ -224,12 +251,20 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
         if date.get(..19) != s(page, "fetched_at").get(..19) {
             wrong.push(format!("{uri}: WARC-Date {date} vs fetched_at {}", s(page, "fetched_at")));
         }
-        let payload = unhex(rec["payload"].as_str().unwrap());
-        if rec["http_content_length"] != payload.len().to_string() {
-            wrong.push(format!("{uri}: Content-Length {} for {} bytes", rec["http_content_length"], payload.len()));
+        let payload = payload(rec);
+        if rec["http_content_length"].as_str() != Some(payload.len().to_string().as_str()) {
+            wrong.push(format!(
+                "{uri}: Content-Length {} for {} bytes",
+                rec["http_content_length"],
+                payload.len()
+            ));
         }
         if n(page, "bytes") != Some(payload.len() as u64) {
-            wrong.push(format!("{uri}: {} payload bytes, stored bytes {}", payload.len(), page["bytes"]));
+            wrong.push(format!(
+                "{uri}: {} payload bytes, stored bytes {}",
+                payload.len(),
+                page["bytes"]
+            ));
         }
         match served.get(&uri) {
             None => wrong.push(format!("{uri}: no model of what was served")),
@@ -244,7 +279,10 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
     assert!(wrong.is_empty(), "{}", sample("bad response records", &wrong));
     assert_sets_eq("WARC-Target-URIs vs stored pages with a body", &want_uris, &got_uris);
     assert!(
-        out.stderr.contains(&format!("exported {} response records (1 pages had no kept body", responses.len())),
+        out.stderr.contains(&format!(
+            "exported {} response records (1 pages had no kept body",
+            responses.len()
+        )),
         "{}",
         out.stderr
     );
@@ -267,7 +305,7 @@ fn warc_without_kept_bodies_has_only_warcinfo() {
         .success();
     assert!(out.stderr.contains("--keep-bodies"), "the summary should say why: {}", out.stderr);
     assert!(out.stderr.contains("exported 0 response records (10 pages"), "{}", out.stderr);
-    let (members, recs) = read_warc(&warc);
+    let (members, recs) = read_warc(&warc, &dir.path("payloads"));
     assert_eq!((members, recs.len()), (1, 1), "{recs:?}");
     assert_eq!(recs[0]["type"], "warcinfo");
 }

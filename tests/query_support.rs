@@ -92,8 +92,7 @@ pub fn http(
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     resp.body = if chunked {
         dechunk(rest)
-    } else if let Some(len) = resp.header("content-length").and_then(|v| v.parse::<usize>().ok())
-    {
+    } else if let Some(len) = resp.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
         assert!(rest.len() >= len, "{method} {target}: body shorter than Content-Length");
         rest[..len].to_vec()
     } else {
@@ -108,8 +107,7 @@ fn lossy(b: &[u8]) -> String {
 
 fn dechunk(mut s: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(eol) = s.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
         let size = String::from_utf8_lossy(&s[..eol]);
         let size = size.split(';').next().unwrap_or("").trim();
         let Ok(n) = usize::from_str_radix(size, 16) else { break };
@@ -250,15 +248,8 @@ impl QuietCrawl {
             .args(extra)
             .spawn();
         let addr = await_api(&store, &crawl);
-        let q = QuietCrawl {
-            site,
-            hang: Some(hang),
-            hang_url,
-            dir,
-            crawl: Some(crawl),
-            addr,
-            token,
-        };
+        let q =
+            QuietCrawl { site, hang: Some(hang), hang_url, dir, crawl: Some(crawl), addr, token };
         let mut last = Value::Null;
         let quiet = wait_until(Duration::from_secs(30), || {
             let r = get(&q.addr, "/api/status", q.token.as_deref());
@@ -425,8 +416,7 @@ pub fn parse_prometheus(text: &str) -> Result<Vec<Sample>, String> {
             if words.first() == Some(&"TYPE") {
                 let ok = words.len() == 3
                     && name_ok(words[1])
-                    && ["counter", "gauge", "histogram", "summary", "untyped"]
-                        .contains(&words[2]);
+                    && ["counter", "gauge", "histogram", "summary", "untyped"].contains(&words[2]);
                 if !ok {
                     return Err(format!("line {no}: bad TYPE line {line:?}"));
                 }
@@ -607,8 +597,7 @@ pub fn format_rfc3339(ms: i64, offset_min: i64, z: bool) -> String {
     let days = local.div_euclid(86_400_000);
     let rem = local.rem_euclid(86_400_000);
     let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) =
-        (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
     let zone = if offset_min == 0 && z {
         "Z".to_owned()
     } else {
