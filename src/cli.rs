@@ -195,7 +195,7 @@ pub(crate) struct QueryArgs {
     #[arg(long, value_name = "LIST")]
     pub(crate) fields: Option<String>,
     /// Sort by a field; -field or field:desc for descending.
-    #[arg(long, value_name = "FIELD")]
+    #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
     pub(crate) sort: Option<String>,
     /// Count pages per host, status, status_class, outcome, depth, ... instead of listing them.
     #[arg(long, value_name = "FIELD")]

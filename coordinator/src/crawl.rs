@@ -88,8 +88,10 @@ pub fn run(
         tracing::warn!(error = %e, "could not write {}", api_file.display());
     }
     let result = scheduler.run(observe);
-    api.stop();
+    // Unadvertise first: a `trawl query` that no longer finds the API waits
+    // for the store's lock to be released instead of calling a closing API.
     let _ = std::fs::remove_file(&api_file);
+    api.stop();
     // Flush what was written even if the crawl failed, then report.
     let writer_stats = writer.finish()?;
     let out = result?;

@@ -28,10 +28,13 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let stats = export::warc(&store, &mut out)?;
-            eprintln!(
-                "exported {} response records ({} pages had no kept body: crawl with --keep-bodies)",
-                stats.responses, stats.without_body
-            );
+            eprintln!("exported {} response records", stats.responses);
+            if stats.without_body > 0 {
+                eprintln!(
+                    "{} pages had no kept body (crawl with --keep-bodies to archive them)",
+                    stats.without_body
+                );
+            }
         }
     }
     out.flush()?;

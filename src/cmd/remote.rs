@@ -10,6 +10,22 @@ use std::process::ExitCode;
 use trawl_coordinator::api::API_FILE;
 use trawl_coordinator::control::StatusReport;
 
+/// The API answered, but with an error status: a final answer, not a
+/// reason to retry.
+#[derive(Debug)]
+pub(crate) struct ApiRefused {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+}
+
+impl std::fmt::Display for ApiRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the crawl's API answered {}: {}", self.status, self.body.trim())
+    }
+}
+
+impl std::error::Error for ApiRefused {}
+
 /// A running crawl's API.
 pub(crate) struct Remote {
     base: String,
@@ -52,7 +68,7 @@ impl Remote {
             let status = resp.status();
             let body = resp.text().await?;
             if !status.is_success() {
-                bail!("API answered {status}: {body}");
+                return Err(ApiRefused { status: status.as_u16(), body }.into());
             }
             Ok(body)
         })

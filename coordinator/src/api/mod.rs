@@ -20,6 +20,9 @@ use tokio::sync::oneshot;
 /// commands where the running crawl's API listens.
 pub const API_FILE: &str = "trawl-api.json";
 
+/// How long in-flight API requests may take once the crawl ends.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What handlers share.
 #[derive(Clone)]
 pub(crate) struct ApiState {
@@ -48,19 +51,28 @@ impl ApiServer {
         let thread = std::thread::Builder::new().name("api".into()).spawn(move || {
             rt.block_on(async move {
                 let signals = tokio::spawn(forward_signals(state.control.clone()));
-                let served = async {
+                let (drain, drained) = oneshot::channel::<()>();
+                let server = tokio::spawn(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     axum::serve(listener, routes::router(state))
                         .with_graceful_shutdown(async {
-                            let _ = stopped.await;
+                            let _ = drained.await;
                         })
                         .await
-                };
-                if let Err(e) = served.await {
-                    tracing::error!(error = %e, "api server failed");
+                });
+                let _ = stopped.await;
+                let _ = drain.send(());
+                // Give requests in flight a moment, but never let a stuck
+                // client keep the crawl from exiting.
+                match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+                    Ok(Ok(Err(e))) => tracing::error!(error = %e, "api server failed"),
+                    Err(_) => tracing::warn!("api clients still connected at exit: dropped"),
+                    _ => {}
                 }
                 signals.abort();
             });
+            // Dropping the runtime cancels whatever is left.
+            drop(rt);
         })?;
         Ok(Self { addr, stop: Some(stop), thread: Some(thread) })
     }

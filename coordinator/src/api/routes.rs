@@ -195,5 +195,39 @@ mod tests {
         for r in routes {
             assert!(paths.contains_key(r), "openapi.json does not document {r}");
         }
+        // Every query option is a documented /api/pages parameter.
+        let documented: Vec<&str> = doc["paths"]["/api/pages"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let all = crate::query::QueryOptions {
+            wheres: vec!["a=1".into()],
+            limit: Some(1),
+            offset: Some(1),
+            ..crate::query::QueryOptions::default()
+        };
+        let mut every = all.to_pairs();
+        for name in [
+            "url_prefix",
+            "url_glob",
+            "url_regex",
+            "host",
+            "status",
+            "content_type",
+            "depth",
+            "outcome",
+            "since",
+            "until",
+            "fields",
+            "sort",
+            "count_by",
+        ] {
+            every.push((name, String::new()));
+        }
+        for (name, _) in every {
+            assert!(documented.contains(&name), "openapi.json lacks the {name} parameter");
+        }
     }
 }

@@ -192,6 +192,10 @@ pub(crate) fn depth_range(s: &str) -> Result<(u32, u32), QueryError> {
 
 /// Parses an RFC 3339 time (or a date) to ms since the epoch.
 pub(crate) fn time_ms(param: &str, s: &str) -> Result<u64, QueryError> {
+    // Full RFC 3339 with any UTC offset first; then the looser UTC forms.
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+        return u64::try_from(t.timestamp_millis()).map_err(|_| bad(param, "before 1970"));
+    }
     let t = humantime::parse_rfc3339_weak(s.trim())
         .or_else(|_| humantime::parse_rfc3339_weak(&format!("{} 00:00:00", s.trim())))
         .map_err(|e| {
@@ -232,6 +236,9 @@ mod tests {
         assert_eq!(depth_range("2..").unwrap(), (2, u32::MAX));
         assert!(depth_range("x").is_err());
         assert!(time_ms("--since", "2026-11-24").unwrap() > 0);
+        let z = time_ms("--since", "2026-11-24T18:00:00Z").unwrap();
+        assert_eq!(time_ms("--since", "2026-11-24T19:00:00+01:00").unwrap(), z);
+        assert_eq!(time_ms("--since", "2026-11-24T13:00:00-05:00").unwrap(), z);
         assert!(time_ms("--since", "yesterday").is_err());
     }
 }

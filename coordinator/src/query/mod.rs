@@ -85,6 +85,12 @@ struct Query {
 }
 
 impl QueryOptions {
+    /// Checks every option without running the query (a live query is
+    /// validated here before it is sent, so it fails like an offline one).
+    pub fn validate(&self) -> Result<(), QueryError> {
+        self.compile().map(drop)
+    }
+
     fn compile(&self) -> Result<Query, QueryError> {
         let bad =
             |param: &str, message: String| QueryError::BadParam { param: param.into(), message };
@@ -406,9 +412,10 @@ fn csv_view(r: &PageRecord) -> PageView<'_, String> {
     PageView::with_fields(r, fields_json(&r.fields).to_string())
 }
 
-/// The value a page has for `--count-by`/`--sort`/projection `field`.
+/// The value a page has for `--count-by`/`--sort`/projection `field`
+/// (`None` when missing or null).
 fn lookup<'v>(view: &'v Value, field: &str) -> Option<&'v Value> {
-    field.split('.').try_fold(view, |v, k| v.get(k))
+    field.split('.').try_fold(view, |v, k| v.get(k)).filter(|v| !v.is_null())
 }
 
 /// The group key of a page for `--count-by`.
@@ -428,6 +435,7 @@ fn project(view: &Value, fields: &[String]) -> Value {
     Value::Object(out)
 }
 
+/// Orders two present values: numerically when both are numbers.
 fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
@@ -482,12 +490,15 @@ pub fn run(store: &Store, opts: &QueryOptions, out: &mut dyn Write) -> Result<us
         for item in matched {
             all.push(item?.1);
         }
-        all.sort_by(|a, b| {
-            let o = compare(
-                lookup(a, field).unwrap_or(&Value::Null),
-                lookup(b, field).unwrap_or(&Value::Null),
-            );
-            if *desc { o.reverse() } else { o }
+        // Missing values sort last in either direction, together.
+        all.sort_by(|a, b| match (lookup(a, field), lookup(b, field)) {
+            (Some(x), Some(y)) => {
+                let o = compare(x, y);
+                if *desc { o.reverse() } else { o }
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
         });
         rows = all.into_iter().skip(q.offset).take(q.limit).collect();
     } else {
