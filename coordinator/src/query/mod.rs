@@ -486,12 +486,8 @@ pub fn run(store: &Store, opts: &QueryOptions, out: &mut dyn Write) -> Result<us
 
     let mut rows: Vec<Value> = Vec::new();
     if let Some((field, desc)) = &q.sort {
-        let mut all: Vec<Value> = Vec::new();
-        for item in matched {
-            all.push(item?.1);
-        }
         // Missing values sort last in either direction, together.
-        all.sort_by(|a, b| match (lookup(a, field), lookup(b, field)) {
+        let order = |a: &Value, b: &Value| match (lookup(a, field), lookup(b, field)) {
             (Some(x), Some(y)) => {
                 let o = compare(x, y);
                 if *desc { o.reverse() } else { o }
@@ -499,7 +495,19 @@ pub fn run(store: &Store, opts: &QueryOptions, out: &mut dyn Write) -> Result<us
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => std::cmp::Ordering::Equal,
-        });
+        };
+        // With a limit, only the best offset+limit rows are kept: memory
+        // stays bounded by the page asked for, not by the store.
+        let keep = q.offset.saturating_add(q.limit);
+        let mut all: Vec<Value> = Vec::new();
+        for item in matched {
+            all.push(item?.1);
+            if keep < usize::MAX / 4 && all.len() >= keep.max(512) * 2 {
+                all.sort_by(order);
+                all.truncate(keep);
+            }
+        }
+        all.sort_by(order);
         rows = all.into_iter().skip(q.offset).take(q.limit).collect();
     } else {
         for item in matched.by_ref().skip(q.offset).take(q.limit) {
