@@ -88,6 +88,10 @@ pub(crate) struct Tuning {
     /// Store complete response bodies (for `trawl export --format warc`).
     #[arg(long)]
     pub(crate) keep_bodies: bool,
+    /// Queued URLs kept in memory; the rest wait on disk in the store and
+    /// are read back as their hosts' turn comes [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub(crate) frontier_memory: Option<u64>,
     /// Only follow URLs matching this regex (repeatable: any may match).
     #[arg(long, value_name = "REGEX")]
     pub(crate) allow: Vec<String>,
@@ -298,4 +302,8 @@ pub(crate) struct BenchSiteArgs {
     /// Pages in the generated site.
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     pub(crate) pages: u32,
+    /// Links per page (most to random pages: a large value makes a crawl
+    /// discover URLs far faster than it fetches them).
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub(crate) links_per_page: u32,
 }

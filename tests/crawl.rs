@@ -13,9 +13,10 @@ fn site(pages: u32) -> SiteServer {
     SiteServer::start(SiteSpec::with_pages(pages)).expect("start the test site")
 }
 
-/// Crawls the whole site with `workers` workers and checks everything the
-/// site can tell: the URL set, titles, status, depth, hits per page.
-fn full_crawl(workers: u32) {
+/// Crawls the whole site with `workers` workers (and `extra` flags) and
+/// checks everything the site can tell: the URL set, titles, status,
+/// depth, hits per page. Returns the summary.
+fn full_crawl(workers: u32, extra: &[&str]) -> String {
     let server = site(2000);
     let spec = server.spec().clone();
     let base = server.base_url();
@@ -24,6 +25,7 @@ fn full_crawl(workers: u32) {
 
     let out = Trawl::crawl(&base, &store)
         .args(["--workers", &workers.to_string(), "--concurrency", "8"])
+        .args(extra)
         .run()
         .success();
     assert!(
@@ -90,6 +92,7 @@ fn full_crawl(workers: u32) {
         used.len() as u32 >= workers.min(2),
         "only workers {used:?} stored pages with --workers {workers}"
     );
+    out.stdout
 }
 
 /// Pages by URL; fails if a URL appears twice.
@@ -109,12 +112,29 @@ fn index_by_url(pages: &[Value]) -> BTreeMap<String, &Value> {
 
 #[test]
 fn whole_site_one_worker() {
-    full_crawl(1);
+    let out = full_crawl(1, &[]);
+    assert!(!out.contains("waited on disk"), "2,000 URLs fit the default frontier memory: {out}");
 }
 
 #[test]
 fn whole_site_four_workers() {
-    full_crawl(4);
+    full_crawl(4, &[]);
+}
+
+/// With room for only 25 queued URLs in memory, almost the whole queue
+/// waits on disk and is read back as each host's turn comes: the crawl
+/// still stores exactly the reachable set, fetching every page once.
+#[test]
+fn whole_site_with_most_of_the_queue_on_disk() {
+    let out = full_crawl(4, &["--frontier-memory", "25"]);
+    let line = out.lines().find(|l| l.contains("waited on disk")).unwrap_or_else(|| {
+        panic!("the summary should say how much of the queue waited on disk:\n{out}")
+    });
+    let peak: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {line:?}"));
+    assert!(peak > 100, "only {peak} URLs ever waited on disk: {line}");
 }
 
 #[test]

@@ -13,13 +13,26 @@ use trawl_site::{SiteServer, SiteSpec};
 
 #[test]
 fn repeated_sigkill_then_resume_never_refetches_stored_pages() {
+    sigkill_and_resume("resume", &[]);
+}
+
+/// The same with room for only 40 queued URLs in memory: the queue a
+/// resume finds is mostly read back from disk, where URLs stored before
+/// the kill must be skipped.
+#[test]
+fn resume_with_most_of_the_queue_on_disk() {
+    sigkill_and_resume("resume-spill", &["--frontier-memory", "40"]);
+}
+
+fn sigkill_and_resume(name: &str, extra: &[&str]) {
     let server = SiteServer::start(SiteSpec::with_pages(3000)).expect("site");
     let spec = server.spec().clone();
     let base = server.base_url();
     let dir = TestDir::new();
     let store = dir.store();
-    let mut rng = TestRng::new("resume");
-    let command = || Trawl::crawl(&base, &store).args(["--workers", "2", "--concurrency", "4"]);
+    let mut rng = TestRng::new(name);
+    let command =
+        || Trawl::crawl(&base, &store).args(["--workers", "2", "--concurrency", "4"]).args(extra);
 
     // Page index -> its hit count when a snapshot first showed it stored.
     let mut frozen: BTreeMap<u32, u32> = BTreeMap::new();

@@ -69,6 +69,8 @@ pub struct StatusReport {
     pub pages_per_sec: f64,
     /// URLs queued.
     pub queued: u64,
+    /// Of those, URLs waiting on disk only (past `--frontier-memory`).
+    pub queued_on_disk: u64,
     /// Leases in flight.
     pub in_flight: u64,
     /// URLs discovered.

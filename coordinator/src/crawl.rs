@@ -44,6 +44,9 @@ pub struct CrawlSummary {
     pub resumed_queue: u64,
     /// URLs still queued at the end; a rerun on the same store continues.
     pub left: u64,
+    /// Most queued URLs that waited on disk only at once (past
+    /// `--frontier-memory`).
+    pub peak_on_disk: u64,
 }
 
 impl CrawlSummary {
@@ -110,5 +113,6 @@ pub fn run(
         resumed_pages: out.resumed_pages,
         resumed_queue: out.resumed_queue,
         left: out.left,
+        peak_on_disk: out.peak_on_disk,
     })
 }

@@ -30,8 +30,8 @@ pub(crate) struct SiteHits {
 }
 
 pub(crate) fn run(args: &BenchSiteArgs) -> anyhow::Result<ExitCode> {
-    let server =
-        SiteServer::start(SiteSpec::with_pages(args.pages)).context("starting the site")?;
+    let spec = SiteSpec { links_per_page: args.links_per_page, ..SiteSpec::with_pages(args.pages) };
+    let server = SiteServer::start(spec).context("starting the site")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{LISTENING}{}", server.base_url())?;
     out.flush()?;

@@ -54,6 +54,7 @@ pub(crate) fn raw_config(
         ignore_robots: t.ignore_robots.then_some(true),
         sitemaps: t.sitemaps.then_some(true),
         keep_bodies: t.keep_bodies.then_some(true),
+        frontier_memory: t.frontier_memory,
         allow: t.allow,
         deny: t.deny,
         concurrency: t.concurrency,

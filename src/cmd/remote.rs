@@ -100,8 +100,15 @@ pub(crate) fn status(args: &RemoteArgs) -> anyhow::Result<ExitCode> {
     let s: StatusReport = serde_json::from_str(&body).context("parsing status")?;
     writeln!(
         out,
-        "crawl pid {} {}: {} pages ({:.0} pages/s), {} queued, {} in flight, {} discovered",
-        s.pid, s.state, s.pages, s.pages_per_sec, s.queued, s.in_flight, s.discovered
+        "crawl pid {} {}: {} pages ({:.0} pages/s), {} queued ({} on disk), {} in flight, {} discovered",
+        s.pid,
+        s.state,
+        s.pages,
+        s.pages_per_sec,
+        s.queued,
+        s.queued_on_disk,
+        s.in_flight,
+        s.discovered
     )?;
     writeln!(
         out,

@@ -76,6 +76,13 @@ pub(crate) fn print_summary(s: &CrawlSummary, config: &CrawlConfig) -> std::io::
             s.resumed_pages, s.resumed_queue
         )?;
     }
+    if s.peak_on_disk > 0 {
+        writeln!(
+            out,
+            "  frontier: up to {} queued URLs waited on disk (more than --frontier-memory {} were queued)",
+            s.peak_on_disk, config.frontier_memory
+        )?;
+    }
     if s.left > 0 {
         writeln!(
             out,

@@ -89,6 +89,8 @@ pub struct RawCrawlConfig {
     pub extract: BTreeMap<String, FieldRule>,
     /// Store complete response bodies (for `trawl export --format warc`).
     pub keep_bodies: Option<bool>,
+    /// Queued URLs kept in memory; the rest wait on disk in the store.
+    pub frontier_memory: Option<u64>,
 }
 
 fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -192,6 +194,7 @@ impl RawCrawlConfig {
             ignore_nofollow: self.ignore_nofollow || over.ignore_nofollow,
             extract: if over.extract.is_empty() { self.extract } else { over.extract },
             keep_bodies: pick(self.keep_bodies, over.keep_bodies),
+            frontier_memory: pick(self.frontier_memory, over.frontier_memory),
         }
     }
 }
@@ -239,7 +242,12 @@ pub struct CrawlConfig {
     pub ignore_nofollow: bool,
     /// Store response bodies.
     pub keep_bodies: bool,
+    /// Queued URLs kept in memory (>= 1); the rest wait on disk.
+    pub frontier_memory: usize,
 }
+
+/// Default of `--frontier-memory`: ~20 MB of queued URLs in memory.
+pub const DEFAULT_FRONTIER_MEMORY: u64 = 100_000;
 
 impl CrawlConfig {
     /// What every worker is told in `Configure`.
@@ -414,6 +422,9 @@ impl RawCrawlConfig {
                 "sitemaps are found through robots.txt, which --ignore-robots turns off",
             ));
         }
+        if self.frontier_memory == Some(0) {
+            errs.push(ConfigError::new("--frontier-memory", "must be at least 1"));
+        }
         if self.per_host == Some(0) {
             errs.push(ConfigError::new("--per-host", "must be at least 1"));
         }
@@ -464,6 +475,10 @@ impl RawCrawlConfig {
             extract,
             ignore_nofollow: self.ignore_nofollow,
             keep_bodies: self.keep_bodies.unwrap_or(false),
+            frontier_memory: usize::try_from(
+                self.frontier_memory.unwrap_or(DEFAULT_FRONTIER_MEMORY),
+            )
+            .unwrap_or(usize::MAX),
         })
     }
 }
@@ -599,6 +614,7 @@ mod tests {
             ignore_nofollow: _,
             extract: _,
             keep_bodies: _,
+            frontier_memory: _,
         } = RawCrawlConfig::default();
         vec![
             "version",
@@ -628,6 +644,7 @@ mod tests {
             "ignore_nofollow",
             "extract",
             "keep_bodies",
+            "frontier_memory",
         ]
     }
 

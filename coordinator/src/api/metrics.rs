@@ -30,6 +30,12 @@ pub(crate) fn render(s: &StatusReport) -> String {
     );
     metric("trawl_queued_urls", "gauge", "URLs waiting in the frontier.", &one(s.queued as f64));
     metric(
+        "trawl_queued_on_disk_urls",
+        "gauge",
+        "URLs waiting on disk only (past --frontier-memory).",
+        &one(s.queued_on_disk as f64),
+    );
+    metric(
         "trawl_in_flight",
         "gauge",
         "URLs leased to workers and not yet reported.",
@@ -90,6 +96,7 @@ mod tests {
             pages: 10,
             pages_per_sec: 2.5,
             queued: 3,
+            queued_on_disk: 2,
             in_flight: 1,
             discovered: 14,
             target_workers: 2,

@@ -1,6 +1,7 @@
 //! One host's queue and politeness state.
 
 use super::Queued;
+use super::spill::Spilled;
 use crate::politeness::HostPolicy;
 use crate::politeness::robots::Rules;
 use std::collections::{BTreeMap, VecDeque};
@@ -38,8 +39,11 @@ pub(super) enum RobotsState {
 pub(super) struct Host {
     pub(super) key: String,
     pub(super) origin: String,
+    /// URLs in memory, one FIFO per depth.
     queues: BTreeMap<u32, VecDeque<Queued>>,
     len: usize,
+    /// URLs waiting on disk (see [`super::spill`]).
+    pub(super) spilled: Spilled,
     policy: HostPolicy,
     pub(super) robots: RobotsState,
     pub(super) in_flight: u32,
@@ -65,6 +69,7 @@ impl Host {
             origin,
             queues: BTreeMap::new(),
             len: 0,
+            spilled: Spilled::default(),
             policy,
             robots,
             in_flight: 0,
@@ -97,12 +102,32 @@ impl Host {
         q
     }
 
-    pub(super) fn head_depth(&self) -> Option<u32> {
+    /// Depth of the next URL in memory.
+    pub(super) fn memory_head(&self) -> Option<u32> {
         self.queues.first_key_value().map(|(d, _)| *d)
     }
 
+    /// Depth of the next URL, in memory or on disk.
+    pub(super) fn head_depth(&self) -> Option<u32> {
+        match (self.memory_head(), self.spilled.head_depth()) {
+            (Some(m), Some(s)) => Some(m.min(s)),
+            (m, s) => m.or(s),
+        }
+    }
+
+    /// Should the next URL come from disk? (Memory holds none, or only
+    /// deeper ones; at equal depth memory's are older.)
+    pub(super) fn next_on_disk(&self) -> bool {
+        match (self.memory_head(), self.spilled.head_depth()) {
+            (Some(m), Some(s)) => s < m,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        }
+    }
+
+    /// URLs waiting, in memory and on disk.
     pub(super) fn len(&self) -> usize {
-        self.len
+        self.len + self.spilled.len()
     }
 
     /// robots.txt known and under the concurrency cap.

@@ -11,11 +11,16 @@
 //! Every admitted URL gets a sequence number; (depth, seq) is also its key
 //! in the store's persistent queue, so the frontier can be rebuilt exactly
 //! on resume.
+//!
+//! Memory is bounded: past a budget of URLs, new ones wait only on disk
+//! and are read back host by host as their turn comes ([`spill`]).
 
 mod host;
 mod seen;
+mod spill;
 
 pub use seen::{Seen, fingerprint};
+pub use spill::{NoDisk, SegmentSource};
 
 use crate::politeness::robots::Rules;
 use crate::politeness::{HostPolicy, PolitenessConfig, backoff};
@@ -71,9 +76,10 @@ pub fn origin(url: &str) -> &str {
     &url[..end]
 }
 
-/// Seen-set, per-host queues and politeness state.
+/// Seen-set, per-host queues and politeness state; `S` reads spilled URLs
+/// back from disk.
 #[derive(Debug)]
-pub struct Frontier {
+pub struct Frontier<S: SegmentSource = NoDisk> {
     seen: Seen,
     next_seq: u64,
     hosts: Vec<Host>,
@@ -87,13 +93,31 @@ pub struct Frontier {
     timed: BTreeSet<(u32, HostId)>,
     sleeping: BinaryHeap<Reverse<(Instant, HostId)>>,
     robots_wanted: VecDeque<HostId>,
+    /// URLs waiting, in memory and on disk.
     queued: usize,
+    /// URLs waiting in memory.
+    in_memory: usize,
+    /// At most this many in memory (new ones past it wait on disk).
+    budget: usize,
+    /// Most URLs ever waiting on disk at once.
+    peak_on_disk: usize,
+    source: S,
     config: PolitenessConfig,
 }
 
 impl Frontier {
-    /// An empty frontier with these politeness rules.
+    /// An empty frontier with these politeness rules that keeps every URL
+    /// in memory.
     pub fn new(config: PolitenessConfig) -> Self {
+        Self::with_disk(config, usize::MAX, NoDisk)
+    }
+}
+
+impl<S: SegmentSource> Frontier<S> {
+    /// An empty frontier that keeps at most `budget` waiting URLs in
+    /// memory; the others wait in their persisted segments and are read
+    /// back through `source`.
+    pub fn with_disk(config: PolitenessConfig, budget: usize, source: S) -> Self {
         Self {
             seen: Seen::default(),
             next_seq: 0,
@@ -104,6 +128,10 @@ impl Frontier {
             sleeping: BinaryHeap::new(),
             robots_wanted: VecDeque::new(),
             queued: 0,
+            in_memory: 0,
+            budget,
+            peak_on_disk: 0,
+            source,
             config,
         }
     }
@@ -174,9 +202,35 @@ impl Frontier {
 
     fn enqueue(&mut self, q: Queued, front: bool) {
         let id = self.host_id(&q.url);
-        self.hosts[id.index()].push(q, front);
+        let host = &mut self.hosts[id.index()];
+        // A re-queued URL was in memory a moment ago; a new one spills when
+        // memory is full, or when its host already spills (to keep the
+        // host's order).
+        if !front && (!host.spilled.is_empty() || self.in_memory >= self.budget) {
+            host.spilled.push(&q);
+            self.peak_on_disk = self.peak_on_disk.max(self.queued + 1 - self.in_memory);
+        } else {
+            host.push(q, front);
+            self.in_memory += 1;
+        }
         self.queued += 1;
         self.place(id, None);
+    }
+
+    /// Reads host `id`'s URLs back from disk while its next one is there.
+    fn fill(&mut self, id: HostId) -> Result<(), S::Error> {
+        let host = &mut self.hosts[id.index()];
+        while host.next_on_disk() {
+            let Some((depth, run)) = host.spilled.take() else { break };
+            let loaded = spill::load(&mut self.source, &host.key, depth, run)?;
+            // URLs stored since they were spilled (resume) are gone.
+            self.queued -= (run.count as usize).saturating_sub(loaded.len());
+            self.in_memory += loaded.len();
+            for q in loaded {
+                host.push(q, false);
+            }
+        }
+        Ok(())
     }
 
     /// Re-files host `id` among the ready, sleeping or blocked hosts.
@@ -230,30 +284,39 @@ impl Frontier {
 
     /// The next URL to hand out, if any host may be asked now. With
     /// `immediate` false, only hosts without a delay qualify (their URLs
-    /// may wait in a worker's buffer without breaking the delay).
-    pub fn pop(&mut self, now: Instant, immediate: bool) -> Option<Popped> {
+    /// may wait in a worker's buffer without breaking the delay). Fails
+    /// only if spilled URLs cannot be read back.
+    pub fn pop(&mut self, now: Instant, immediate: bool) -> Result<Option<Popped>, S::Error> {
         self.wake(now);
-        let free = self.free.first().copied();
-        let timed = if immediate { self.timed.first().copied() } else { None };
-        let (_, id) = match (free, timed) {
-            (Some(f), Some(t)) => f.min(t),
-            (Some(f), None) => f,
-            (None, Some(t)) => t,
-            (None, None) => return None,
-        };
-        let host = &mut self.hosts[id.index()];
-        let q = host.pop()?;
-        self.queued -= 1;
-        let allowed = host.allowed(&q.url);
-        if allowed {
-            host.in_flight += 1;
-            let delay = host.effective_delay();
-            if !delay.is_zero() {
-                host.not_before(now + delay);
+        loop {
+            let free = self.free.first().copied();
+            let timed = if immediate { self.timed.first().copied() } else { None };
+            let (_, id) = match (free, timed) {
+                (Some(f), Some(t)) => f.min(t),
+                (Some(f), None) => f,
+                (None, Some(t)) => t,
+                (None, None) => return Ok(None),
+            };
+            self.fill(id)?;
+            let host = &mut self.hosts[id.index()];
+            let Some(q) = host.pop() else {
+                // All it had on disk was stored meanwhile (resume).
+                self.place(id, Some(now));
+                continue;
+            };
+            self.queued -= 1;
+            self.in_memory -= 1;
+            let allowed = host.allowed(&q.url);
+            if allowed {
+                host.in_flight += 1;
+                let delay = host.effective_delay();
+                if !delay.is_zero() {
+                    host.not_before(now + delay);
+                }
             }
+            self.place(id, Some(now));
+            return Ok(Some(if allowed { Popped::Fetch(q) } else { Popped::Disallowed(q) }));
         }
-        self.place(id, Some(now));
-        Some(if allowed { Popped::Fetch(q) } else { Popped::Disallowed(q) })
     }
 
     /// A lease of `url` ended (reported, or its worker died).
@@ -369,6 +432,17 @@ impl Frontier {
     /// Nothing waiting?
     pub fn is_empty(&self) -> bool {
         self.queued == 0
+    }
+
+    /// URLs waiting on disk only (the rest of [`Frontier::len`] is in
+    /// memory).
+    pub fn on_disk(&self) -> usize {
+        self.queued - self.in_memory
+    }
+
+    /// Most URLs that ever waited on disk at once.
+    pub fn peak_on_disk(&self) -> usize {
+        self.peak_on_disk
     }
 
     /// URLs ever admitted or marked.

@@ -25,7 +25,7 @@ use crate::frontier::{Feedback, Frontier, Popped, Queued, authority};
 use crate::politeness::PolitenessConfig;
 use crate::politeness::robots::product_token;
 use crate::progress::Progress;
-use crate::store::{PageRecord, Store, StoreOp, StoreWriter};
+use crate::store::{PageRecord, QueueReader, Store, StoreOp, StoreWriter};
 use crate::supervisor::{self, WorkerEvent, WorkerLaunch};
 use leases::{CrashLedger, Verdict};
 use pool::{PoolSample, Slot};
@@ -110,6 +110,8 @@ pub(crate) struct Outcome {
     pub(crate) resumed_queue: u64,
     /// URLs still queued at the end (a stop or a limit).
     pub(crate) left: u64,
+    /// Most queued URLs that waited on disk at once.
+    pub(crate) peak_on_disk: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +136,7 @@ pub(crate) struct Scheduler<'a> {
     next_worker: u32,
     next_lease: u64,
     in_flight: HashMap<LeaseId, InFlight>,
-    frontier: Frontier,
+    frontier: Frontier<QueueReader>,
     crashes: CrashLedger,
     writer: &'a StoreWriter,
     pages: u64,
@@ -178,12 +180,15 @@ impl<'a> Scheduler<'a> {
     ) -> Result<Self, CoordinatorError> {
         let (events_tx, events) = sync_channel(EVENT_BOUND);
         let settings = config.worker_settings();
-        let mut frontier = Frontier::new(PolitenessConfig {
+        let politeness = PolitenessConfig {
             delay: config.delay,
             per_host: config.per_host,
             robots: config.robots,
             agent: product_token(&config.fetch.user_agent),
-        });
+        };
+        let resumed = store.page_urls().next().is_some();
+        let reader = QueueReader::new(store.clone(), writer.progress(), resumed);
+        let mut frontier = Frontier::with_disk(politeness, config.frontier_memory, reader);
         let mut stored_before = 0u64;
         for url in store.page_urls() {
             frontier.mark_seen(&url?);
@@ -304,6 +309,7 @@ impl<'a> Scheduler<'a> {
             interrupted,
             resumed_pages: self.stored_before,
             resumed_queue: self.resumed_queue,
+            peak_on_disk: self.frontier.peak_on_disk() as u64,
         })
     }
 
@@ -397,7 +403,7 @@ impl<'a> Scheduler<'a> {
                     continue;
                 }
                 let immediate = *held + batch.len() < concurrency;
-                match self.frontier.pop(now, immediate) {
+                match self.frontier.pop(now, immediate)? {
                     Some(Popped::Fetch(q)) => {
                         batch.push(self.new_lease(q, LeaseKind::Page));
                         progress = true;
@@ -871,6 +877,7 @@ impl<'a> Scheduler<'a> {
             pages: p.pages,
             pages_per_sec: p.pages_per_sec(),
             queued: p.queued,
+            queued_on_disk: self.frontier.on_disk() as u64,
             in_flight: p.in_flight,
             discovered: self.frontier.seen() as u64,
             target_workers: self.target,

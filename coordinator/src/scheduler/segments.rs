@@ -4,7 +4,7 @@
 //! record of its last URL. On resume, the URLs of live segments that have
 //! no page record go back into the frontier.
 
-use crate::frontier::{Frontier, Queued};
+use crate::frontier::{Frontier, Queued, SegmentSource};
 use crate::store::{Segment, SegmentId};
 use std::collections::HashMap;
 
@@ -17,9 +17,9 @@ pub(crate) struct Segments {
 impl Segments {
     /// Admits `urls` at `depth` as one segment; returns it for persisting,
     /// or `None` if none of them was new.
-    pub(crate) fn admit<'u>(
+    pub(crate) fn admit<'u, S: SegmentSource>(
         &mut self,
-        frontier: &mut Frontier,
+        frontier: &mut Frontier<S>,
         depth: u32,
         urls: impl IntoIterator<Item = &'u str>,
     ) -> Option<Segment> {
@@ -53,7 +53,11 @@ impl Segments {
     /// Resume: re-queues the URLs of a persisted segment that are not
     /// stored (call after marking every stored URL seen). Returns the
     /// segment's id if nothing in it is left, so it can be deleted.
-    pub(crate) fn restore(&mut self, frontier: &mut Frontier, seg: Segment) -> Option<SegmentId> {
+    pub(crate) fn restore<S: SegmentSource>(
+        &mut self,
+        frontier: &mut Frontier<S>,
+        seg: Segment,
+    ) -> Option<SegmentId> {
         let id = (seg.depth, seg.first_seq);
         let mut left = 0u32;
         for (i, url) in seg.urls.into_iter().enumerate() {
@@ -95,8 +99,8 @@ mod tests {
         assert_eq!(seg.urls, ["http://127.0.0.1/a", "http://127.0.0.1/b"]);
         assert!(s.admit(&mut f, 1, ["http://127.0.0.1/b"]).is_none(), "nothing new");
         let now = Instant::now();
-        let Some(Popped::Fetch(a)) = f.pop(now, true) else { panic!() };
-        let Some(Popped::Fetch(b)) = f.pop(now, true) else { panic!() };
+        let Some(Popped::Fetch(a)) = f.pop(now, true).unwrap() else { panic!() };
+        let Some(Popped::Fetch(b)) = f.pop(now, true).unwrap() else { panic!() };
         assert_eq!((a.seq, b.seq), (seg.first_seq, seg.first_seq + 1));
         assert_eq!(s.stored(&a), None);
         assert_eq!(s.stored(&b), Some((1, seg.first_seq)));

@@ -10,11 +10,14 @@
 //! fetched again and every discovered URL is either stored or queued.
 
 pub mod keys;
+mod queue;
 mod records;
 mod writer;
 
+pub use queue::QueueReader;
+
 pub use records::{PageRecord, RECORD_VERSION};
-pub use writer::{Segment, SegmentId, StoreOp, StoreWriter, WriterStats};
+pub use writer::{Segment, SegmentId, StoreOp, StoreWriter, WriterProgress, WriterStats};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -144,9 +147,20 @@ impl Store {
                 key: format!("{k:?}"),
                 reason: "bad queue key".into(),
             })?;
-            let urls = String::from_utf8_lossy(&v).split('\n').map(str::to_owned).collect();
-            Ok(Segment { depth, first_seq, urls })
+            Ok(Segment { depth, first_seq, urls: segment_urls(&v) })
         })
+    }
+
+    /// The URLs of one live queue segment, if it is written.
+    pub fn segment(&self, depth: u32, first_seq: u64) -> Result<Option<Vec<String>>, StoreError> {
+        let v =
+            self.tree.get(keys::queue(depth, first_seq)).map_err(|e| sled_err(&self.path, e))?;
+        Ok(v.map(|v| segment_urls(&v)))
+    }
+
+    /// Is there a record for `url`?
+    pub fn has_page(&self, url: &str) -> Result<bool, StoreError> {
+        self.tree.contains_key(keys::page(url)).map_err(|e| sled_err(&self.path, e))
     }
 
     /// The kept response body of `url`, if the crawl kept bodies.
@@ -170,6 +184,10 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| sled_err(&self.path, e))
     }
+}
+
+fn segment_urls(v: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(v).split('\n').map(str::to_owned).collect()
 }
 
 fn sled_err(path: &Path, source: sled::Error) -> StoreError {

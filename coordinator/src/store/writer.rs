@@ -4,7 +4,9 @@
 //! channel = back-pressure on the scheduler).
 
 use super::{PageRecord, Store, StoreError, keys};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -67,6 +69,41 @@ pub struct WriterStats {
 pub struct StoreWriter {
     tx: SyncSender<StoreOp>,
     thread: JoinHandle<Result<WriterStats, StoreError>>,
+    progress: WriterProgress,
+}
+
+/// How far the writer has got: lets a reader wait until what was sent is
+/// readable (a spilled queue segment read back a moment after it was
+/// admitted). Holding one does not keep the writer alive.
+#[derive(Clone, Debug, Default)]
+pub struct WriterProgress(Arc<ProgressState>);
+
+#[derive(Debug, Default)]
+struct ProgressState {
+    sent: AtomicU64,
+    /// (operations applied, writer stopped)
+    applied: Mutex<(u64, bool)>,
+    changed: Condvar,
+}
+
+impl WriterProgress {
+    /// Blocks until every operation sent so far is applied; false if the
+    /// writer stopped first.
+    pub fn wait_applied(&self) -> bool {
+        let target = self.0.sent.load(Ordering::Acquire);
+        let mut state = self.0.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.0 < target && !state.1 {
+            state = self.0.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        state.0 >= target
+    }
+
+    fn applied(&self, ops: u64, stopped: bool) {
+        let mut state = self.0.applied.lock().unwrap_or_else(PoisonError::into_inner);
+        state.0 += ops;
+        state.1 |= stopped;
+        self.0.changed.notify_all();
+    }
 }
 
 /// Adds one operation to `batch`; returns the page records it writes.
@@ -111,45 +148,65 @@ impl Store {
 impl StoreWriter {
     pub(super) fn start(store: Store) -> Result<Self, StoreError> {
         let (tx, rx) = mpsc::sync_channel::<StoreOp>(CHANNEL_BOUND);
+        let progress = WriterProgress::default();
+        let shared = progress.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
-                let mut stats = WriterStats::default();
-                let mut last_flush = Instant::now();
-                let mut open = true;
-                let mut ops = Vec::with_capacity(MAX_BATCH);
-                while open {
-                    match rx.recv_timeout(BATCH_WINDOW) {
-                        Ok(op) => {
-                            ops.push(op);
-                            while ops.len() < MAX_BATCH {
-                                let Ok(op) = rx.try_recv() else { break };
-                                ops.push(op);
-                            }
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => open = false,
-                    }
-                    if !ops.is_empty() {
-                        stats.records += store.write_batch(ops.drain(..))?;
-                        stats.batches += 1;
-                    }
-                    if !open || last_flush.elapsed() >= FLUSH_EVERY {
-                        store.flush()?;
-                        stats.flushes += 1;
-                        last_flush = Instant::now();
-                    }
-                }
-                Ok(stats)
+                let result = Self::run(&store, &rx, &shared);
+                shared.applied(0, true);
+                result
             })
             .map_err(|e| StoreError::Writer(e.to_string()))?;
-        Ok(Self { tx, thread })
+        Ok(Self { tx, thread, progress })
+    }
+
+    fn run(
+        store: &Store,
+        rx: &mpsc::Receiver<StoreOp>,
+        progress: &WriterProgress,
+    ) -> Result<WriterStats, StoreError> {
+        let mut stats = WriterStats::default();
+        let mut last_flush = Instant::now();
+        let mut open = true;
+        let mut ops = Vec::with_capacity(MAX_BATCH);
+        while open {
+            match rx.recv_timeout(BATCH_WINDOW) {
+                Ok(op) => {
+                    ops.push(op);
+                    while ops.len() < MAX_BATCH {
+                        let Ok(op) = rx.try_recv() else { break };
+                        ops.push(op);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => open = false,
+            }
+            if !ops.is_empty() {
+                let n = ops.len() as u64;
+                stats.records += store.write_batch(ops.drain(..))?;
+                stats.batches += 1;
+                progress.applied(n, false);
+            }
+            if !open || last_flush.elapsed() >= FLUSH_EVERY {
+                store.flush()?;
+                stats.flushes += 1;
+                last_flush = Instant::now();
+            }
+        }
+        Ok(stats)
+    }
+
+    /// A handle to wait on the writer's progress.
+    pub fn progress(&self) -> WriterProgress {
+        self.progress.clone()
     }
 
     /// Queues an operation; blocks while the writer is `CHANNEL_BOUND`
     /// behind. Fails only if the writer thread has died (its error comes
     /// from [`StoreWriter::finish`]).
     pub fn send(&self, op: StoreOp) -> Result<(), StoreError> {
+        self.progress.0.sent.fetch_add(1, Ordering::AcqRel);
         self.tx.send(op).map_err(|_| StoreError::Writer("stopped".into()))
     }
 
