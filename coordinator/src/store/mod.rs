@@ -12,12 +12,14 @@
 pub mod keys;
 mod queue;
 mod records;
+mod segment;
 mod writer;
 
 pub use queue::QueueReader;
 
 pub use records::{PageRecord, RECORD_VERSION};
-pub use writer::{Segment, SegmentId, StoreOp, StoreWriter, WriterProgress, WriterStats};
+pub use segment::{Segment, SegmentId};
+pub use writer::{StoreOp, StoreWriter, WriterProgress, WriterStats};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -147,7 +149,9 @@ impl Store {
                 key: format!("{k:?}"),
                 reason: "bad queue key".into(),
             })?;
-            Ok(Segment { depth, first_seq, urls: segment_urls(&v) })
+            let urls = segment::decode(&v)
+                .map_err(|reason| StoreError::Corrupt { key: format!("{k:?}"), reason })?;
+            Ok(Segment { depth, first_seq, urls })
         })
     }
 
@@ -155,7 +159,13 @@ impl Store {
     pub fn segment(&self, depth: u32, first_seq: u64) -> Result<Option<Vec<String>>, StoreError> {
         let v =
             self.tree.get(keys::queue(depth, first_seq)).map_err(|e| sled_err(&self.path, e))?;
-        Ok(v.map(|v| segment_urls(&v)))
+        v.map(|v| {
+            segment::decode(&v).map_err(|reason| StoreError::Corrupt {
+                key: format!("queue segment ({depth}, {first_seq})"),
+                reason,
+            })
+        })
+        .transpose()
     }
 
     /// Is there a record for `url`?
@@ -184,10 +194,6 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| sled_err(&self.path, e))
     }
-}
-
-fn segment_urls(v: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(v).split('\n').map(str::to_owned).collect()
 }
 
 fn sled_err(path: &Path, source: sled::Error) -> StoreError {

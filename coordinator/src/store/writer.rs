@@ -3,6 +3,7 @@
 //! split across batches. Producers block when it falls behind (bounded
 //! channel = back-pressure on the scheduler).
 
+use super::segment::{self, Segment, SegmentId};
 use super::{PageRecord, Store, StoreError, keys};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
@@ -18,20 +19,6 @@ const MAX_BATCH: usize = 512;
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 /// Durability checkpoint interval.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
-
-/// A queue segment's key: (depth, first seq).
-pub type SegmentId = (u32, u64);
-
-/// URLs that entered the frontier together, with consecutive seqs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    /// Their depth.
-    pub depth: u32,
-    /// The seq of the first; the i-th has `first_seq + i`.
-    pub first_seq: u64,
-    /// The URLs, in seq order.
-    pub urls: Vec<String>,
-}
 
 /// One atomic unit of change.
 #[derive(Debug)]
@@ -128,7 +115,7 @@ fn add(batch: &mut sled::Batch, op: StoreOp) -> u64 {
         }
     };
     if let Some(seg) = enqueue.filter(|s| !s.urls.is_empty()) {
-        batch.insert(&keys::queue(seg.depth, seg.first_seq)[..], seg.urls.join("\n").into_bytes());
+        batch.insert(&keys::queue(seg.depth, seg.first_seq)[..], segment::encode(&seg.urls));
     }
     records
 }
