@@ -295,6 +295,12 @@ pub(crate) struct BenchArgs {
     /// Also write an SVG bar chart of pages/s per cell to FILE.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) chart: Option<PathBuf>,
+    /// Instead of the matrix, measure the frontier at scale: crawl pages of
+    /// 1,000 links each until about N URLs are queued, then resume that
+    /// crawl; report the coordinator's peak RSS and the times.
+    #[arg(long, value_name = "N", conflicts_with_all = ["chart", "runs"],
+          value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
+    pub(crate) frontier: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]

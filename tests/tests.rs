@@ -36,3 +36,5 @@ mod api;
 mod export;
 // The HTML dashboard rendered by headless Chromium during a crawl.
 mod dashboard;
+// `trawl bench`: the matrix and the frontier-at-scale mode.
+mod bench;

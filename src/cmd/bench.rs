@@ -9,6 +9,7 @@
 //! spreads over all cells instead of skewing one.
 
 mod chart;
+mod frontier;
 mod results;
 mod site;
 
@@ -26,6 +27,9 @@ use trawl_coordinator::WorkerLaunch;
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let launch = WorkerLaunch::current_exe()?;
+    if let Some(urls) = args.frontier {
+        return frontier::run(urls, args.json, &launch);
+    }
     let cells: Vec<(u32, u32)> =
         args.workers.iter().flat_map(|&w| args.concurrency.iter().map(move |&c| (w, c))).collect();
     eprintln!("trawl bench: {} pages, {} cells x {} run(s)", args.pages, cells.len(), args.runs);
@@ -74,7 +78,7 @@ fn crawl_once(
     concurrency: u32,
     launch: &WorkerLaunch,
 ) -> anyhow::Result<Sample> {
-    let site = SiteProcess::start(pages)?;
+    let site = SiteProcess::start(pages, trawl_site::SiteSpec::default().links_per_page)?;
     let tmp = tempfile::tempdir().context("creating a temporary store")?;
     let config = RawCrawlConfig {
         seeds: vec![site.base_url().to_owned()],

@@ -17,11 +17,13 @@ pub(crate) struct SiteProcess {
 }
 
 impl SiteProcess {
-    /// Starts `trawl bench-site --pages N` and waits until it listens.
-    pub(crate) fn start(pages: u32) -> anyhow::Result<Self> {
+    /// Starts `trawl bench-site --pages N --links-per-page L` and waits
+    /// until it listens.
+    pub(crate) fn start(pages: u32, links_per_page: u32) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating the trawl executable")?;
         let mut child = Command::new(exe)
             .args(["bench-site", "--pages", &pages.to_string()])
+            .args(["--links-per-page", &links_per_page.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
