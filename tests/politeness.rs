@@ -141,9 +141,21 @@ fn delay_covers_the_robots_txt_fetch() {
 
 #[test]
 fn per_host_one_serializes_each_host() {
+    per_host_one(&[]);
+}
+
+/// The same with room for 3 queued URLs in memory: the three hosts' queues
+/// wait on disk and are read back host by host, under the same cap.
+#[test]
+fn per_host_one_holds_with_the_queue_on_disk() {
+    let out = per_host_one(&["--frontier-memory", "3"]);
+    assert!(out.stdout.contains("waited on disk"), "nothing was spilled:\n{}", out.stdout);
+}
+
+fn per_host_one(extra: &[&str]) -> Output {
     let server = three_hosts(Duration::from_millis(30));
-    let (out, used) =
-        crawl_three(&server, &["--workers", "4", "--concurrency", "1", "--per-host", "1"]);
+    let args = [&["--workers", "4", "--concurrency", "1", "--per-host", "1"], extra].concat();
+    let (out, used) = crawl_three(&server, &args);
     eprintln!("--per-host 1 crawl took {:?}", out.elapsed);
     assert!(used >= 2, "only {used} worker(s) fetched: the cap was not tested across workers");
     for &port in &server.ports {
@@ -155,6 +167,7 @@ fn per_host_one_serializes_each_host() {
             hits.iter().map(|h| (h.path.as_str(), h.start, h.end)).collect::<Vec<_>>()
         );
     }
+    out
 }
 
 #[test]
