@@ -18,11 +18,13 @@ use std::convert::Infallible;
 pub trait SegmentSource {
     /// Why a read failed.
     type Error;
-    /// The URLs of segment (`depth`, `first_seq`), in seq order.
-    fn segment(&mut self, depth: u32, first_seq: u64) -> Result<Vec<String>, Self::Error>;
+    /// The URLs of segment (`depth`, `first_seq`), in seq order. One
+    /// segment usually holds runs of several hosts, read one after the
+    /// other: a source should keep the last few segments it decoded.
+    fn segment(&mut self, depth: u32, first_seq: u64) -> Result<&[String], Self::Error>;
     /// Is `url` stored already? (After a resume, a segment may hold URLs
     /// that were fetched before the crash.)
-    fn is_stored(&mut self, url: &str) -> Result<bool, Self::Error>;
+    fn is_stored(&self, url: &str) -> Result<bool, Self::Error>;
 }
 
 /// The source of a frontier that keeps everything in memory: it never
@@ -32,10 +34,10 @@ pub struct NoDisk;
 
 impl SegmentSource for NoDisk {
     type Error = Infallible;
-    fn segment(&mut self, _: u32, _: u64) -> Result<Vec<String>, Infallible> {
-        Ok(Vec::new())
+    fn segment(&mut self, _: u32, _: u64) -> Result<&[String], Infallible> {
+        Ok(&[])
     }
-    fn is_stored(&mut self, _: &str) -> Result<bool, Infallible> {
+    fn is_stored(&self, _: &str) -> Result<bool, Infallible> {
         Ok(false)
     }
 }
@@ -107,16 +109,24 @@ pub(super) fn load<S: SegmentSource>(
     depth: u32,
     run: Run,
 ) -> Result<Vec<Queued>, S::Error> {
-    let urls = src.segment(depth, run.first_seq)?;
-    let mut out = Vec::with_capacity(run.count as usize);
-    for (i, url) in urls.into_iter().enumerate().skip(run.from as usize) {
-        if out.len() == run.count as usize {
-            break;
+    // Every URL of the host from `from` on is in the run: once a host
+    // spills, all its later URLs do.
+    let mut mine = Vec::with_capacity(run.count as usize);
+    for (i, url) in src.segment(depth, run.first_seq)?.iter().enumerate().skip(run.from as usize) {
+        if super::authority(url) == key {
+            mine.push(Queued {
+                url: url.clone(),
+                depth,
+                seq: run.first_seq + i as u64,
+                seg: run.first_seq,
+            });
         }
-        if super::authority(&url) != key || src.is_stored(&url)? {
-            continue;
+    }
+    let mut out = Vec::with_capacity(mine.len());
+    for q in mine {
+        if !src.is_stored(&q.url)? {
+            out.push(q);
         }
-        out.push(Queued { url, depth, seq: run.first_seq + i as u64, seg: run.first_seq });
     }
     Ok(out)
 }

@@ -183,25 +183,27 @@ struct Disk {
 
 impl SegmentSource for &mut Disk {
     type Error = String;
-    fn segment(&mut self, depth: u32, first_seq: u64) -> Result<Vec<String>, String> {
+    fn segment(&mut self, depth: u32, first_seq: u64) -> Result<&[String], String> {
         self.reads += 1;
-        self.segments.get(&(depth, first_seq)).cloned().ok_or_else(|| "missing".to_owned())
+        self.segments.get(&(depth, first_seq)).map(Vec::as_slice).ok_or_else(|| "missing".into())
     }
-    fn is_stored(&mut self, url: &str) -> Result<bool, String> {
+    fn is_stored(&self, url: &str) -> Result<bool, String> {
         Ok(self.stored.contains(url))
     }
 }
 
-/// A disk both the test and a frontier use.
-struct Shared(Rc<RefCell<Disk>>);
+/// A disk both the test and a frontier use (the frontier reads a copy of
+/// the segment it asks for).
+struct Shared(Rc<RefCell<Disk>>, Vec<String>);
 
 impl SegmentSource for Shared {
     type Error = String;
-    fn segment(&mut self, d: u32, s: u64) -> Result<Vec<String>, String> {
-        (&mut *self.0.borrow_mut()).segment(d, s)
+    fn segment(&mut self, d: u32, s: u64) -> Result<&[String], String> {
+        self.1 = (&mut *self.0.borrow_mut()).segment(d, s)?.to_vec();
+        Ok(&self.1)
     }
-    fn is_stored(&mut self, u: &str) -> Result<bool, String> {
-        (&mut *self.0.borrow_mut()).is_stored(u)
+    fn is_stored(&self, u: &str) -> Result<bool, String> {
+        Ok(self.0.borrow().stored.contains(u))
     }
 }
 
@@ -235,7 +237,8 @@ fn spilling_changes_nothing_but_memory() {
         let mut unbounded = Frontier::new(politeness());
         // The bounded frontier reads the disk this test writes.
         let shared = Rc::new(RefCell::new(Disk::default()));
-        let mut bounded = Frontier::with_disk(politeness(), budget, Shared(shared.clone()));
+        let mut bounded =
+            Frontier::with_disk(politeness(), budget, Shared(shared.clone(), Vec::new()));
         let now = Instant::now();
         let mut handed = 0;
         for step in 0..3000u64 {
