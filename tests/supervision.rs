@@ -142,6 +142,58 @@ fn random_worker_kills_lose_and_duplicate_nothing() {
     assert_eq!(server.offsite_hits(), 0);
 }
 
+/// A worker that stops answering (SIGSTOP: alive, holding its leases,
+/// sending no heartbeats, its IPC channel open) is killed once it has
+/// been silent for the heartbeat timeout (10 s); its leases go to the
+/// other worker and the crawl completes with nothing lost or doubled.
+#[test]
+fn a_frozen_worker_is_killed_and_its_leases_reissued() {
+    let server = site(2000);
+    let dir = TestDir::new();
+    let store = dir.store();
+    let running = Trawl::crawl(&server.base_url(), &store)
+        .args(["--workers", "2", "--concurrency", "4"])
+        .spawn();
+    let pid = running.pid();
+    wait_busy(&running, &server, 2, 100);
+    let victim = worker_children(pid)[0].clone();
+    assert!(signal(victim.pid, libc::SIGSTOP), "SIGSTOP worker {}", victim.pid);
+    let frozen_at = Instant::now();
+    let (out, seen) = finish(running, RUN_TIMEOUT);
+    let out = out.success();
+    let waited = frozen_at.elapsed();
+    assert_all_gone(&seen, Duration::from_secs(3), "after the crawl exited");
+    assert!(
+        !is_alive(&victim),
+        "the frozen worker {} was left behind (stopped) after the crawl",
+        victim.pid
+    );
+    // Its leases could only come back by the heartbeat kill.
+    assert!(
+        waited >= Duration::from_secs(9),
+        "the crawl finished {waited:?} after the freeze: the frozen worker's leases were \
+         not waited for"
+    );
+    let victim_line = out
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(&victim.pid.to_string()))
+        .unwrap_or_else(|| panic!("no summary line for worker {}:\n{}", victim.pid, out.stdout));
+    assert!(!victim_line.trim_end().ends_with(" ok"), "the frozen worker exited ok? {victim_line}");
+    eprintln!("frozen worker killed; crawl ended {waited:?} after the freeze\n{}", out.stdout);
+
+    let not_ok = complete_store(&server, &store);
+    assert!(not_ok.is_empty(), "{}", sample("pages not ok", &not_ok));
+    let twice: Vec<String> = (0..server.spec().pages)
+        .filter(|&i| server.hits(i) > 1)
+        .map(|i| server.spec().path(i))
+        .collect();
+    // Requests the frozen worker made but never reported are made again;
+    // it can hold at most 2 x concurrency leases.
+    assert!(twice.len() <= 8, "{}", sample("pages fetched twice", &twice));
+    assert!(victim_line.contains("SIGKILL"), "{victim_line}");
+}
+
 #[test]
 fn worker_killed_during_its_handshake_does_not_stall_the_crawl() {
     // A replacement worker is shot the moment it appears, before it can say
