@@ -194,6 +194,80 @@ fn a_frozen_worker_is_killed_and_its_leases_reissued() {
     assert!(victim_line.contains("SIGKILL"), "{victim_line}");
 }
 
+/// Polls a running crawl until it exits, recording how many worker
+/// processes it had at each poll.
+fn pool_sizes(mut running: Running, limit: Duration) -> (Output, Vec<usize>) {
+    let pid = running.pid();
+    let mut sizes = Vec::new();
+    let start = Instant::now();
+    while running.child.try_wait().expect("try_wait").is_none() {
+        sizes.push(worker_children(pid).len());
+        assert!(start.elapsed() < limit, "`{}` did not finish within {limit:?}", running.line);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (running.wait_within(Duration::from_secs(5)), sizes)
+}
+
+/// `--autoscale 1..3` starts one worker; a CPU-bound crawl keeps it busy
+/// with work waiting, so the pool grows (checked every 2 s).
+#[test]
+fn autoscale_grows_a_busy_pool() {
+    let server = site(12_000);
+    let dir = TestDir::new();
+    let store = dir.store();
+    let running = Trawl::crawl(&server.base_url(), &store)
+        .args(["--workers", "1", "--autoscale", "1..3", "--concurrency", "16"])
+        .spawn();
+    let (out, sizes) = pool_sizes(running, RUN_TIMEOUT);
+    let out = out.success();
+    let first = sizes.iter().copied().find(|&n| n > 0).unwrap_or(0);
+    let most = sizes.iter().copied().max().unwrap_or(0);
+    eprintln!("pool sizes seen: first {first}, most {most}\n{}", out.stdout);
+    assert_eq!(first, 1, "--autoscale 1..3 starts at its minimum");
+    assert!(most >= 2, "the pool never grew while one busy worker had work waiting");
+    assert!(most <= 3, "the pool grew past its maximum: {most}");
+    let not_ok = complete_store(&server, &store);
+    assert!(not_ok.is_empty(), "{}", sample("pages not ok", &not_ok));
+}
+
+/// Three workers on a slow site are mostly idle: `--autoscale 1..3`
+/// drains them down to one while the crawl goes on, losing nothing.
+#[test]
+fn autoscale_shrinks_an_idle_pool() {
+    const PAGES: usize = 200;
+    let server = LogServer::start(1, |_, path| {
+        let Some(i) = path.strip_prefix("/p/").and_then(|n| n.parse::<usize>().ok()) else {
+            return if path == "/" {
+                Reply::html("root", "<a href=\"/p/0\">0</a>")
+            } else {
+                Reply::not_found()
+            };
+        };
+        if i >= PAGES {
+            return Reply::not_found();
+        }
+        let links: String = (0..PAGES).map(|j| format!("<a href=\"/p/{j}\">{j}</a>\n")).collect();
+        Reply::html(&format!("page {i}"), &links).hold(Duration::from_millis(300))
+    });
+    let dir = TestDir::new();
+    let store = dir.store();
+    let running = Trawl::crawl(&server.base_url(0), &store)
+        .args(["--workers", "3", "--autoscale", "1..3", "--concurrency", "4"])
+        .spawn();
+    let (out, sizes) = pool_sizes(running, RUN_TIMEOUT);
+    let out = out.success();
+    let peak_at = sizes.iter().position(|&n| n == 3);
+    eprintln!("pool sizes: {sizes:?}\n{}", out.stdout);
+    let Some(peak_at) = peak_at else { panic!("never saw the 3 starting workers: {sizes:?}") };
+    assert!(
+        sizes[peak_at..].iter().any(|&n| n == 1),
+        "the idle pool never shrank to 1 worker while the crawl ran: {sizes:?}"
+    );
+    let pages = records_by_url(&query_jsonl(&store));
+    assert_eq!(pages.len(), PAGES + 1, "every page and the root stored once");
+    assert!(pages.values().all(|p| s(p, "outcome") == "ok"));
+}
+
 #[test]
 fn worker_killed_during_its_handshake_does_not_stall_the_crawl() {
     // A replacement worker is shot the moment it appears, before it can say

@@ -53,13 +53,18 @@ fn mb(bytes: u64) -> String {
 /// Prints the end-of-crawl summary to stdout.
 pub(crate) fn print_summary(s: &CrawlSummary, config: &CrawlConfig) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
+    // With autoscaling (or `trawl scale`) the pool size changed: say how
+    // many worker processes ran rather than the starting size.
+    let workers = match config.autoscale {
+        Some((lo, hi)) => format!("{lo}..{hi} autoscaled workers ({} ran)", s.workers.len()),
+        None => format!("{} workers", config.workers),
+    };
     writeln!(
         out,
-        "crawled {} pages in {:.2} s ({:.0} pages/s) with {} workers x {} concurrent requests",
+        "crawled {} pages in {:.2} s ({:.0} pages/s) with {workers} x {} concurrent requests",
         s.pages,
         s.elapsed.as_secs_f64(),
         s.pages_per_sec(),
-        config.workers,
         config.concurrency,
     )?;
     let outcomes: Vec<String> = s.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
