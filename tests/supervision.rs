@@ -260,7 +260,7 @@ fn autoscale_shrinks_an_idle_pool() {
     eprintln!("pool sizes: {sizes:?}\n{}", out.stdout);
     let Some(peak_at) = peak_at else { panic!("never saw the 3 starting workers: {sizes:?}") };
     assert!(
-        sizes[peak_at..].iter().any(|&n| n == 1),
+        sizes[peak_at..].contains(&1),
         "the idle pool never shrank to 1 worker while the crawl ran: {sizes:?}"
     );
     let pages = records_by_url(&query_jsonl(&store));
