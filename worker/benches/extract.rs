@@ -37,6 +37,9 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("parse_only/{name}"), |b| {
             b.iter(|| scraper::Html::parse_document(black_box(html)));
         });
+        g.bench_function(format!("cap_nesting/{name}"), |b| {
+            b.iter(|| extract::cap_nesting(black_box(html), extract::MAX_DEPTH).len());
+        });
         g.bench_function(format!("extract/{name}"), |b| {
             b.iter(|| extract::extract(black_box(url), black_box(html), &scope, &rules));
         });

@@ -17,28 +17,52 @@ use std::borrow::Cow;
 /// Deepest element nesting kept.
 pub const MAX_DEPTH: usize = 512;
 
-const VOID: [&str; 16] = [
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
-    "wbr", "param", "keygen", "frame",
-];
-/// End tag optional: the parser closes them implicitly, so they do not
-/// nest however many there are.
-/// `a` is here too: the parser closes an open `a` when another starts, so
-/// links nest no deeper however many there are, and deep links are kept.
-const IMPLIED_END: [&str; 21] = [
-    "a", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "tbody", "thead", "tfoot",
-    "colgroup", "caption", "rb", "rt", "rtc", "rp", "html", "body",
-];
-const RAW_TEXT: [&str; 7] = ["script", "style", "textarea", "title", "xmp", "noembed", "plaintext"];
+/// Does an element of this name nest? Void elements have no content;
+/// elements whose end tag is optional are closed implicitly by the
+/// parser, so they do not nest however many there are (`a` among them:
+/// the parser closes an open `a` when another starts, so deep links are
+/// kept).
+fn nests(name: &str) -> bool {
+    !matches!(
+        name,
+        // void
+        "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta"
+            | "source" | "track" | "wbr" | "param" | "keygen" | "frame"
+            // end tag optional
+            | "a" | "p" | "li" | "dt" | "dd" | "option" | "optgroup" | "tr" | "td" | "th"
+            | "tbody" | "thead" | "tfoot" | "colgroup" | "caption" | "rb" | "rt" | "rtc"
+            | "rp" | "html" | "body"
+    )
+}
+
+/// Elements whose content is text up to their end tag.
+fn raw_text(name: &str) -> bool {
+    matches!(name, "script" | "style" | "textarea" | "title" | "xmp" | "noembed" | "plaintext")
+}
+
+/// A tag name, lowercased, in a fixed buffer: the scan allocates nothing.
+/// Names longer than the buffer match no list (all are shorter).
+#[derive(Clone, Copy)]
+struct Name {
+    buf: [u8; 16],
+    len: usize,
+}
+
+impl Name {
+    fn as_str(&self) -> &str {
+        // Only ASCII alphanumerics, '-', ':' and '_' are stored.
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
+    }
+}
 
 enum Tag {
     Start {
-        name: String,
+        name: Name,
         self_closing: bool,
         end: usize,
     },
     End {
-        name: String,
+        name: Name,
         end: usize,
     },
     /// Comment, doctype, processing instruction or a stray `<`.
@@ -67,12 +91,21 @@ fn tag_end(b: &[u8], from: usize) -> usize {
     b.len()
 }
 
-fn name_at(b: &[u8], from: usize) -> String {
-    b[from..]
+fn name_at(b: &[u8], from: usize) -> Name {
+    let mut name = Name { buf: [0; 16], len: 0 };
+    for &c in b[from..]
         .iter()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b':' | b'_'))
-        .map(|c| c.to_ascii_lowercase() as char)
-        .collect()
+    {
+        if name.len == name.buf.len() {
+            // Too long to be any name we look for.
+            name.len = 0;
+            return name;
+        }
+        name.buf[name.len] = c.to_ascii_lowercase();
+        name.len += 1;
+    }
+    name
 }
 
 /// The markup construct at `i` (which holds a `<`).
@@ -102,7 +135,7 @@ fn walk(html: &str, max: usize, mut emit: impl FnMut(bool, std::ops::Range<usize
     let b = html.as_bytes();
     let (mut depth, mut dropped, mut foreign, mut any) = (0usize, 0usize, 0usize, false);
     let mut i = 0;
-    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let lt = i + off;
         emit(true, i..lt);
         match tag_at(html, lt) {
@@ -111,8 +144,7 @@ fn walk(html: &str, max: usize, mut emit: impl FnMut(bool, std::ops::Range<usize
                 i = end;
             }
             Tag::End { name, end } => {
-                let counted =
-                    !VOID.contains(&name.as_str()) && !IMPLIED_END.contains(&name.as_str());
+                let counted = nests(name.as_str());
                 if matches!(name.as_str(), "svg" | "math") {
                     foreign = foreign.saturating_sub(1);
                 }
@@ -130,7 +162,7 @@ fn walk(html: &str, max: usize, mut emit: impl FnMut(bool, std::ops::Range<usize
             Tag::Start { name, self_closing, end } => {
                 let n = name.as_str();
                 let mut end = end;
-                if RAW_TEXT.contains(&n) && foreign == 0 {
+                if raw_text(n) && foreign == 0 {
                     // Everything up to the matching end tag is text.
                     let close = format!("</{n}");
                     let lower_close = close.as_bytes();
@@ -143,7 +175,7 @@ fn walk(html: &str, max: usize, mut emit: impl FnMut(bool, std::ops::Range<usize
                     continue;
                 }
                 let closes_itself = self_closing && foreign > 0;
-                let counted = !VOID.contains(&n) && !IMPLIED_END.contains(&n) && !closes_itself;
+                let counted = nests(n) && !closes_itself;
                 if counted && depth >= max {
                     dropped += 1;
                     any = true;
