@@ -11,23 +11,10 @@ pub use charset::decode;
 pub use depth::{MAX_DEPTH, cap_nesting};
 pub use fields::{MAX_VALUE_BYTES, MAX_VALUES, Rules};
 
-use scraper::{Html, Selector};
+use scraper::{ElementRef, Html};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::LazyLock;
 use trawl_common::protocol::FieldValue;
 use trawl_common::url::{ScopeMatcher, Url, resolve_link};
-
-#[allow(clippy::unwrap_used)] // constant selectors, checked by the tests below
-static LINKS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").unwrap());
-#[allow(clippy::unwrap_used)]
-static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").unwrap());
-#[allow(clippy::unwrap_used)]
-static BASE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("base[href]").unwrap());
-#[allow(clippy::unwrap_used)]
-static META: LazyLock<Selector> = LazyLock::new(|| Selector::parse("meta[name][content]").unwrap());
-#[allow(clippy::unwrap_used)]
-static CANONICAL: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("link[rel][href]").unwrap());
 
 /// What one page yields.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -100,37 +87,17 @@ fn collapse_ws(s: &str) -> String {
 /// Nesting deeper than [`MAX_DEPTH`] is flattened first (see [`cap_nesting`]).
 pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
     let doc = Html::parse_document(&cap_nesting(html, MAX_DEPTH));
-    let base = doc
-        .select(&BASE)
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|h| page.join(h.trim()).ok())
-        .unwrap_or_else(|| page.clone());
-    let (mut noindex, mut nofollow) = (false, false);
-    for m in doc.select(&META) {
-        let v = m.value();
-        if v.attr("name").is_some_and(|n| n.trim().eq_ignore_ascii_case("robots")) {
-            let content = v.attr("content").unwrap_or("");
-            let none = has_token(content, "none");
-            noindex |= none || has_token(content, "noindex");
-            nofollow |= none || has_token(content, "nofollow");
-        }
-    }
-    let canonical = doc
-        .select(&CANONICAL)
-        .find(|l| l.value().attr("rel").is_some_and(|r| has_token(r, "canonical")))
-        .and_then(|l| l.value().attr("href"))
-        .and_then(|h| resolve_link(&base, h))
-        .map(String::from);
+    let found = Found::scan(&doc);
+    let base = found.base.and_then(|h| page.join(h.trim()).ok()).unwrap_or_else(|| page.clone());
+    let canonical = found.canonical.and_then(|h| resolve_link(&base, h)).map(String::from);
+    let (noindex, nofollow) = (found.noindex, found.nofollow);
     let follow = rules.ignore_nofollow || !nofollow;
     let mut outlinks = 0u32;
     let mut seen = HashSet::new();
     let mut links = Vec::new();
-    for a in doc.select(&LINKS) {
-        let Some(href) = a.value().attr("href") else { continue };
+    for &(href, rel_nofollow) in &found.anchors {
         let Some(url) = resolve_link(&base, href) else { continue };
         outlinks = outlinks.saturating_add(1);
-        let rel_nofollow = a.value().attr("rel").is_some_and(|r| has_token(r, "nofollow"));
         if !follow || (rel_nofollow && !rules.ignore_nofollow) || !scope.allows(&url) {
             continue;
         }
@@ -142,9 +109,8 @@ pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> E
     let (title, fields) = if noindex {
         (None, BTreeMap::new())
     } else {
-        let title = doc
-            .select(&TITLE)
-            .next()
+        let title = found
+            .title
             .map(|t| collapse_ws(&t.text().collect::<String>()))
             .filter(|t| !t.is_empty());
         (title, rules.apply(&doc, &base))
@@ -152,9 +118,109 @@ pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> E
     Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }
 }
 
+/// What one walk over the document finds (five selector passes' worth:
+/// `base[href]`, `meta[name=robots]`, `link[rel~=canonical]`, `a[href]`,
+/// `title`), in document order.
+#[derive(Default)]
+struct Found<'a> {
+    /// The first `<base href>`.
+    base: Option<&'a str>,
+    noindex: bool,
+    nofollow: bool,
+    /// The first `<link rel=canonical href>`.
+    canonical: Option<&'a str>,
+    /// Every `<a href>`: (href, has `rel=nofollow`).
+    anchors: Vec<(&'a str, bool)>,
+    /// The first `<title>`.
+    title: Option<ElementRef<'a>>,
+}
+
+impl<'a> Found<'a> {
+    fn scan(doc: &'a Html) -> Self {
+        let mut f = Found::default();
+        for node in doc.root_element().descendants() {
+            let Some(el) = node.value().as_element() else { continue };
+            match el.name() {
+                "a" => {
+                    if let Some(href) = el.attr("href") {
+                        let nofollow = el.attr("rel").is_some_and(|r| has_token(r, "nofollow"));
+                        f.anchors.push((href, nofollow));
+                    }
+                }
+                "base" if f.base.is_none() => f.base = el.attr("href"),
+                "meta" => {
+                    let robots =
+                        el.attr("name").is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"));
+                    if let (true, Some(content)) = (robots, el.attr("content")) {
+                        let none = has_token(content, "none");
+                        f.noindex |= none || has_token(content, "noindex");
+                        f.nofollow |= none || has_token(content, "nofollow");
+                    }
+                }
+                "link"
+                    if f.canonical.is_none()
+                        && el.attr("rel").is_some_and(|r| has_token(r, "canonical")) =>
+                {
+                    f.canonical = el.attr("href");
+                }
+                "title" if f.title.is_none() => f.title = ElementRef::wrap(node),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scraper::Selector;
+
+    /// The walk finds what the five CSS selectors it replaces select.
+    #[test]
+    fn one_walk_finds_what_the_selectors_do() {
+        let docs = [
+            r#"<base target=x><base href="/b/"><base href="/c/"><title> T </title><title>2</title>
+               <link rel=stylesheet href=s.css><link rel=canonical><link rel="x Canonical" href=/c>
+               <meta name=robots><meta name=ROBOTS content="noindex"><a>no href</a>
+               <a href=1 rel="nofollow noopener">1</a><svg><a href=2>2</a><title>svg</title></svg>
+               <table><a href=3>foster-parented</a><tr><td><a href=4>4</a></table>"#,
+            "<p>nothing here",
+            r#"<meta name="robots" content="nofollow"><a href=a><a href=b><a href=a></a>"#,
+        ];
+        let sel = |s: &str| Selector::parse(s).unwrap();
+        for html in docs {
+            let doc = Html::parse_document(html);
+            let f = Found::scan(&doc);
+            let first_attr =
+                |s: &str, a: &str| doc.select(&sel(s)).next().and_then(|e| e.value().attr(a));
+            assert_eq!(f.base, first_attr("base[href]", "href"), "{html}");
+            let canonical = doc
+                .select(&sel("link[rel][href]"))
+                .find(|l| has_token(l.value().attr("rel").unwrap(), "canonical"))
+                .and_then(|l| l.value().attr("href"));
+            assert_eq!(f.canonical, canonical, "{html}");
+            let anchors: Vec<(&str, bool)> = doc
+                .select(&sel("a[href]"))
+                .map(|a| {
+                    let v = a.value();
+                    (
+                        v.attr("href").unwrap(),
+                        v.attr("rel").is_some_and(|r| has_token(r, "nofollow")),
+                    )
+                })
+                .collect();
+            assert_eq!(f.anchors, anchors, "{html}");
+            assert_eq!(f.title.map(|t| t.id()), doc.select(&sel("title")).next().map(|t| t.id()));
+            let robots: Vec<&str> = doc
+                .select(&sel("meta[name][content]"))
+                .filter(|m| m.value().attr("name").unwrap().eq_ignore_ascii_case("robots"))
+                .map(|m| m.value().attr("content").unwrap())
+                .collect();
+            assert_eq!(f.noindex, robots.iter().any(|c| has_token(c, "noindex")), "{html}");
+            assert_eq!(f.nofollow, robots.iter().any(|c| has_token(c, "nofollow")), "{html}");
+        }
+    }
     use trawl_common::url::{Scope, ScopeKind};
 
     fn page() -> Url {
@@ -167,15 +233,6 @@ mod tests {
 
     fn extract(page: &Url, html: &str, scope: &ScopeMatcher) -> Extracted {
         super::extract(page, html, scope, &Rules::default())
-    }
-
-    #[test]
-    fn selectors_parse() {
-        LazyLock::force(&LINKS);
-        LazyLock::force(&TITLE);
-        LazyLock::force(&BASE);
-        LazyLock::force(&META);
-        LazyLock::force(&CANONICAL);
     }
 
     #[test]
