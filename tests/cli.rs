@@ -66,6 +66,14 @@ fn unknown_scope_is_rejected() {
 }
 
 #[test]
+fn zero_limits_are_rejected() {
+    rejected(
+        &["SITE/", "--frontier-memory", "0", "--per-host", "0", "--crash-limit", "0"],
+        &["--frontier-memory", "--per-host", "--crash-limit"],
+    );
+}
+
+#[test]
 fn every_bad_field_is_reported_at_once() {
     rejected(
         &["ftp://x/", "--workers", "0", "--scope", "planet"],
