@@ -28,6 +28,7 @@ fn status_and_metrics_describe_the_crawl() {
     assert_eq!(st["state"], "running", "{st}");
     assert_eq!(st["pages"], PAGES, "{st}");
     assert_eq!((st["queued"].as_u64(), st["in_flight"].as_u64()), (Some(0), Some(1)), "{st}");
+    assert_eq!(st["queued_on_disk"].as_u64(), Some(0), "{st}");
     assert_eq!(st["discovered"], PAGES + 1, "site pages + the hanging URL: {st}");
     assert_eq!(st["target_workers"], 1, "{st}");
     assert_eq!(st["restarts"], 0, "{st}");
@@ -62,6 +63,7 @@ fn status_and_metrics_describe_the_crawl() {
     check_families(&text, &samples);
     assert_eq!(metric(&samples, "trawl_pages_total"), f64::from(PAGES));
     assert_eq!(metric(&samples, "trawl_queued_urls"), 0.0);
+    assert_eq!(metric(&samples, "trawl_queued_on_disk_urls"), 0.0);
     assert_eq!(metric(&samples, "trawl_in_flight"), 1.0);
     assert_eq!(metric(&samples, "trawl_discovered_urls"), f64::from(PAGES + 1));
     assert_eq!(metric(&samples, "trawl_workers"), 1.0);
