@@ -48,16 +48,30 @@ fn wait_busy(running: &Running, server: &SiteServer, n: usize, hits: u64) {
 
 /// Polls a running crawl until it exits, noting its workers; returns its
 /// output and every worker seen.
-fn finish(mut running: Running, limit: Duration) -> (Output, Vec<ProcStat>) {
-    let pid = running.pid();
+fn finish(running: Running, limit: Duration) -> (Output, Vec<ProcStat>) {
     let mut workers = Vec::new();
+    let out = watch(running, limit, Duration::from_millis(10), |pid| {
+        note_workers(pid, &mut workers);
+    });
+    (out, workers)
+}
+
+/// Calls `poll` with the crawl's pid every `every` until it exits (within
+/// `limit`); returns its output.
+fn watch(
+    mut running: Running,
+    limit: Duration,
+    every: Duration,
+    mut poll: impl FnMut(u32),
+) -> Output {
+    let pid = running.pid();
     let start = Instant::now();
     while running.child.try_wait().expect("try_wait").is_none() {
-        note_workers(pid, &mut workers);
+        poll(pid);
         assert!(start.elapsed() < limit, "`{}` did not finish within {limit:?}", running.line);
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(every);
     }
-    (running.wait_within(Duration::from_secs(5)), workers)
+    running.wait_within(Duration::from_secs(5))
 }
 
 #[test]
@@ -196,16 +210,12 @@ fn a_frozen_worker_is_killed_and_its_leases_reissued() {
 
 /// Polls a running crawl until it exits, recording how many worker
 /// processes it had at each poll.
-fn pool_sizes(mut running: Running, limit: Duration) -> (Output, Vec<usize>) {
-    let pid = running.pid();
+fn pool_sizes(running: Running, limit: Duration) -> (Output, Vec<usize>) {
     let mut sizes = Vec::new();
-    let start = Instant::now();
-    while running.child.try_wait().expect("try_wait").is_none() {
+    let out = watch(running, limit, Duration::from_millis(20), |pid| {
         sizes.push(worker_children(pid).len());
-        assert!(start.elapsed() < limit, "`{}` did not finish within {limit:?}", running.line);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (running.wait_within(Duration::from_secs(5)), sizes)
+    });
+    (out, sizes)
 }
 
 /// `--autoscale 1..3` starts one worker; a CPU-bound crawl keeps it busy
