@@ -188,6 +188,35 @@ fn running_done(pid: u32) -> bool {
     proc_stat(pid).is_none_or(|s| s.state == 'Z' || s.state == 'X')
 }
 
+/// Once a crawl advertises its API, SIGINT is handled (drain, exit 0),
+/// never the default action: the handlers used to be installed by a task
+/// that had not run yet, and a signal sent the moment the API file
+/// appeared killed the crawl 29 times in 30.
+#[test]
+fn sigint_the_moment_the_api_appears_drains_the_crawl() {
+    let server = SiteServer::start(SiteSpec::with_pages(2000)).expect("site");
+    for round in 0..5 {
+        let dir = TestDir::new();
+        let store = dir.store();
+        let running = Trawl::crawl(&server.base_url(), &store).args(["--workers", "1"]).spawn();
+        // Poll tightly: the window to hit is right after the file appears.
+        let start = Instant::now();
+        while api_addr(&store).is_none() {
+            assert!(start.elapsed() < Duration::from_secs(20), "round {round}: no API advertised");
+            std::thread::yield_now();
+        }
+        assert!(signal(running.pid(), libc::SIGINT), "kill(SIGINT)");
+        let out = running.wait_within(Duration::from_secs(30));
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "round {round}: SIGINT right after the API appeared: {:?}\n{}",
+            out.status,
+            tail(&out.stderr, 2000)
+        );
+    }
+}
+
 #[test]
 fn sigint_stops_the_crawl_and_its_workers() {
     let server = big_site();

@@ -47,10 +47,24 @@ impl ApiServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // Install the handlers before returning (the API is advertised
+        // next): a signal that came before the forwarding task first ran
+        // would otherwise take the default action and kill the crawl.
+        let handlers = {
+            let _in_runtime = rt.enter();
+            use tokio::signal::unix::{SignalKind, signal};
+            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(int), Ok(term)) => Some((int, term)),
+                _ => {
+                    tracing::warn!("could not install signal handlers");
+                    None
+                }
+            }
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new().name("api".into()).spawn(move || {
             rt.block_on(async move {
-                let signals = tokio::spawn(forward_signals(state.control.clone()));
+                let signals = tokio::spawn(forward_signals(state.control.clone(), handlers));
                 let (drain, drained) = oneshot::channel::<()>();
                 let server = tokio::spawn(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -104,15 +118,12 @@ impl Drop for ApiServer {
 }
 
 /// SIGINT/SIGTERM -> stop requests: the first drains, the second stops now.
-async fn forward_signals(control: SyncSender<Event>) {
+async fn forward_signals(
+    control: SyncSender<Event>,
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+) {
     use crate::control::ControlRequest;
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        tracing::warn!("could not install signal handlers");
-        return;
-    };
+    let Some((mut int, mut term)) = handlers else { return };
     let mut count = 0u32;
     loop {
         tokio::select! {
