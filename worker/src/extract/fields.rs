@@ -21,6 +21,13 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// No fields to extract (links, title and robots need no tree).
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+impl Rules {
     /// Compiles the rules. They were validated when the config was
     /// resolved; one that still does not parse is logged and skipped.
     pub fn new(rules: &[ExtractRule], ignore_nofollow: bool) -> Self {

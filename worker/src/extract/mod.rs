@@ -6,6 +6,7 @@
 mod charset;
 mod depth;
 mod fields;
+mod tokens;
 
 pub use charset::decode;
 pub use depth::{MAX_DEPTH, cap_nesting};
@@ -86,8 +87,38 @@ fn collapse_ws(s: &str) -> String {
 /// and filtered by `scope`; robots directives and `rules` are applied.
 /// Nesting deeper than [`MAX_DEPTH`] is flattened first (see [`cap_nesting`]).
 pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
+    if rules.is_empty() {
+        // Nothing needs a tree: tokenize only.
+        let t = tokens::scan(html);
+        let found = Found {
+            base: t.base.as_deref(),
+            noindex: t.noindex,
+            nofollow: t.nofollow,
+            canonical: t.canonical.as_deref(),
+            anchors: t.anchors.iter().map(|(h, n)| (h.as_str(), *n)).collect(),
+            title: t.title,
+        };
+        return finish(page, scope, rules, found, |_| BTreeMap::new());
+    }
+    extract_dom(page, html, scope, rules)
+}
+
+/// [`extract`] through a parsed document (what extraction rules need).
+fn extract_dom(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
     let doc = Html::parse_document(&cap_nesting(html, MAX_DEPTH));
     let found = Found::scan(&doc);
+    finish(page, scope, rules, found, |base| rules.apply(&doc, base))
+}
+
+/// Resolves, filters and dedups what a page holds; `fields` runs the
+/// extraction rules against the resolved base unless the page is noindex.
+fn finish(
+    page: &Url,
+    scope: &ScopeMatcher,
+    rules: &Rules,
+    found: Found<'_>,
+    fields: impl FnOnce(&Url) -> BTreeMap<String, FieldValue>,
+) -> Extracted {
     let base = found.base.and_then(|h| page.join(h.trim()).ok()).unwrap_or_else(|| page.clone());
     let canonical = found.canonical.and_then(|h| resolve_link(&base, h)).map(String::from);
     let (noindex, nofollow) = (found.noindex, found.nofollow);
@@ -109,11 +140,8 @@ pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> E
     let (title, fields) = if noindex {
         (None, BTreeMap::new())
     } else {
-        let title = found
-            .title
-            .map(|t| collapse_ws(&t.text().collect::<String>()))
-            .filter(|t| !t.is_empty());
-        (title, rules.apply(&doc, &base))
+        let title = found.title.map(|t| collapse_ws(&t)).filter(|t| !t.is_empty());
+        (title, fields(&base))
     };
     Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }
 }
@@ -131,8 +159,8 @@ struct Found<'a> {
     canonical: Option<&'a str>,
     /// Every `<a href>`: (href, has `rel=nofollow`).
     anchors: Vec<(&'a str, bool)>,
-    /// The first `<title>`.
-    title: Option<ElementRef<'a>>,
+    /// The text of the first `<title>`.
+    title: Option<String>,
 }
 
 impl<'a> Found<'a> {
@@ -163,7 +191,9 @@ impl<'a> Found<'a> {
                 {
                     f.canonical = el.attr("href");
                 }
-                "title" if f.title.is_none() => f.title = ElementRef::wrap(node),
+                "title" if f.title.is_none() => {
+                    f.title = ElementRef::wrap(node).map(|t| t.text().collect());
+                }
                 _ => {}
             }
         }
@@ -175,6 +205,64 @@ impl<'a> Found<'a> {
 mod tests {
     use super::*;
     use scraper::Selector;
+
+    /// Tokenizing alone finds what the parsed document holds: the same
+    /// links (as a set: the tree builder may move a misplaced link, e.g.
+    /// out of a table), title, base, canonical and robots directives.
+    #[test]
+    fn tokens_agree_with_the_document() {
+        let docs = [
+            r#"<title>A &amp; <b>B</b></title><a href="/x?a=1&amp;b=2">x</a>"#,
+            r#"<script>document.write('<a href="/script-link">no</a>')</script><a href=/real>r</a>"#,
+            r#"<style>a[href="/style"]{}</style><textarea><a href=/ta>no</a></textarea><a href=/y>y</a>"#,
+            r#"<!-- <a href=/comment>no</a> --><xmp><a href=/xmp></xmp><noembed><a href=/ne></noembed>"#,
+            r#"<svg><title>svg title</title><a href=/svg-link>s</a><style><a href=/svg-style></style></svg>"#,
+            r#"<iframe><a href=/in-iframe></iframe><noscript><a href=/ns>ns</a></noscript>"#,
+            r#"<template><a href=/tpl>t</a></template><TABLE><A HREF="/fostered">f</A><tr><td><a href=/td>"#,
+            r#"<META NAME="Robots" CONTENT="noindex, NOFOLLOW"><title>hidden</title><a href=/z rel="NoFollow">"#,
+            r#"<base href="/sub/"><base href="/other/"><link rel="alternate canonical" href="c"><a href="rel">"#,
+            r#"<title>never closed <a href=/in-title>"#,
+            r##"<a href="javascript:alert(1)">js</a><a href="mailto:x@y">m</a><a href="#frag">f</a><a href="">e</a>"##,
+            r#"<plaintext><a href=/plain>"#,
+            r#"<a href=/dup href=/second>d</a><math><a href=/m /></math><a href=/after-math>"#,
+        ];
+        let page = page();
+        let scope = Scope::new(ScopeKind::Any, std::slice::from_ref(&page)).matcher().unwrap();
+        let rules = Rules::default();
+        let spec = trawl_site::SiteSpec::with_pages(500);
+        let site: Vec<(Url, String)> = (0..40u32)
+            .map(|i| {
+                let url = Url::parse(&format!("http://127.0.0.1:8080{}", spec.path(i))).unwrap();
+                let html = spec.render(i, "http://127.0.0.1:8080", "http://localhost:8080");
+                (url, html)
+            })
+            .collect();
+        let cases = docs
+            .iter()
+            .map(|d| (page.clone(), (*d).to_owned()))
+            .chain(site.iter().cloned())
+            .enumerate();
+        for (n, (url, html)) in cases {
+            let fast = super::extract(&url, &html, &scope, &rules);
+            let dom = super::extract_dom(&url, &html, &scope, &rules);
+            if n >= docs.len() {
+                assert_eq!(fast, dom, "generated page {url}");
+                assert!(fast.links.len() > 20 && fast.title.is_some(), "{url}");
+                continue;
+            }
+            let sorted = |e: &Extracted| {
+                let mut l = e.links.clone();
+                l.sort();
+                l
+            };
+            assert_eq!(sorted(&fast), sorted(&dom), "links of {html}");
+            assert_eq!(
+                (&fast.title, fast.outlinks, fast.noindex, fast.nofollow, &fast.canonical),
+                (&dom.title, dom.outlinks, dom.noindex, dom.nofollow, &dom.canonical),
+                "{html}"
+            );
+        }
+    }
 
     /// The walk finds what the five CSS selectors it replaces select.
     #[test]
@@ -211,7 +299,8 @@ mod tests {
                 })
                 .collect();
             assert_eq!(f.anchors, anchors, "{html}");
-            assert_eq!(f.title.map(|t| t.id()), doc.select(&sel("title")).next().map(|t| t.id()));
+            let title = doc.select(&sel("title")).next().map(|t| t.text().collect::<String>());
+            assert_eq!(f.title, title, "{html}");
             let robots: Vec<&str> = doc
                 .select(&sel("meta[name][content]"))
                 .filter(|m| m.value().attr("name").unwrap().eq_ignore_ascii_case("robots"))
