@@ -44,6 +44,18 @@ fn has_token(list: &str, word: &str) -> bool {
     list.split(|c: char| c == ',' || c.is_ascii_whitespace()).any(|t| t.eq_ignore_ascii_case(word))
 }
 
+/// What a `<meta name=.. content=..>` adds to (noindex, nofollow): only
+/// `name=robots` counts; `none` means both.
+fn meta_robots(name: Option<&str>, content: Option<&str>) -> (bool, bool) {
+    match (name, content) {
+        (Some(n), Some(c)) if n.trim().eq_ignore_ascii_case("robots") => {
+            let none = has_token(c, "none");
+            (none || has_token(c, "noindex"), none || has_token(c, "nofollow"))
+        }
+        _ => (false, false),
+    }
+}
+
 /// Is this body binary rather than text, whatever it is labelled? True
 /// when the first KiB (after any UTF-16 BOM check) has a NUL byte or more
 /// than 1 in 32 control bytes that never appear in text (WHATWG "binary
@@ -177,13 +189,9 @@ impl<'a> Found<'a> {
                 }
                 "base" if f.base.is_none() => f.base = el.attr("href"),
                 "meta" => {
-                    let robots =
-                        el.attr("name").is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"));
-                    if let (true, Some(content)) = (robots, el.attr("content")) {
-                        let none = has_token(content, "none");
-                        f.noindex |= none || has_token(content, "noindex");
-                        f.nofollow |= none || has_token(content, "nofollow");
-                    }
+                    let (noindex, nofollow) = meta_robots(el.attr("name"), el.attr("content"));
+                    f.noindex |= noindex;
+                    f.nofollow |= nofollow;
                 }
                 "link"
                     if f.canonical.is_none()

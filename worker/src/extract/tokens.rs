@@ -9,7 +9,7 @@
 //! `<textarea>` and the like (outside SVG/MathML), so markup inside them
 //! is text, as in a browser.
 
-use super::has_token;
+use super::{has_token, meta_robots};
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
@@ -87,12 +87,9 @@ impl Sink {
                 s.base = attr("href").map(str::to_owned)
             }
             (TagKind::StartTag, "meta") => {
-                let robots = attr("name").is_some_and(|n| n.trim().eq_ignore_ascii_case("robots"));
-                if let (true, Some(content)) = (robots, attr("content")) {
-                    let none = has_token(content, "none");
-                    s.noindex |= none || has_token(content, "noindex");
-                    s.nofollow |= none || has_token(content, "nofollow");
-                }
+                let (noindex, nofollow) = meta_robots(attr("name"), attr("content"));
+                s.noindex |= noindex;
+                s.nofollow |= nofollow;
             }
             (TagKind::StartTag, "link")
                 if s.canonical.is_none()
