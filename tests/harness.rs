@@ -467,19 +467,10 @@ impl RawServer {
                 };
                 let (reqs, stopping, handler) = (reqs.clone(), stopping.clone(), handler.clone());
                 std::thread::spawn(move || {
-                    use std::io::{Read as _, Write as _};
+                    use std::io::Write as _;
                     let _ = conn.set_nonblocking(false);
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match conn.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(k) => head.extend_from_slice(&buf[..k]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let Some((head, path)) = read_request(&mut conn) else { return };
                     reqs.lock().expect("lock").push(head);
                     match handler(port, &path) {
                         Some(resp) => {
@@ -518,6 +509,23 @@ impl Drop for RawServer {
             let _ = t.join();
         }
     }
+}
+
+/// Reads a request's head (up to the blank line) from `conn`: the head as
+/// text and the request path. `None` if the client went away first.
+fn read_request(conn: &mut std::net::TcpStream) -> Option<(String, String)> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(k) => head.extend_from_slice(&buf[..k]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    Some((head, path))
 }
 
 /// A complete HTTP response with a body.
@@ -686,19 +694,10 @@ impl LogServer {
                     let Ok(mut conn) = conn else { continue };
                     let (log, handler) = (log.clone(), handler.clone());
                     std::thread::spawn(move || {
-                        use std::io::{Read as _, Write as _};
+                        use std::io::Write as _;
                         let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
-                        let mut head = Vec::new();
-                        let mut buf = [0u8; 4096];
-                        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                            match conn.read(&mut buf) {
-                                Ok(0) | Err(_) => return,
-                                Ok(k) => head.extend_from_slice(&buf[..k]),
-                            }
-                        }
+                        let Some((head, path)) = read_request(&mut conn) else { return };
                         let start = epoch.elapsed();
-                        let head = String::from_utf8_lossy(&head).into_owned();
-                        let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
                         let reply = handler(port, &path);
                         std::thread::sleep(reply.hold);
                         let end = epoch.elapsed();

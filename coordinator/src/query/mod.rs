@@ -702,9 +702,7 @@ mod tests {
 
     fn rec(url: &str, status: u16) -> PageRecord {
         PageRecord {
-            url: url.into(),
             status: Some(status),
-            content_type: Some("text/html".into()),
             depth: 0,
             title: Some(format!("T {url}")),
             bytes: 1,
@@ -713,12 +711,7 @@ mod tests {
             outlinks: 0,
             outcome: if status == 200 { FetchOutcome::Ok } else { FetchOutcome::HttpError },
             worker: 0,
-            attempts: 1,
-            retry_after_secs: None,
-            noindex: false,
-            nofollow: false,
-            canonical: None,
-            fields: Default::default(),
+            ..crate::store::tests::rec(url)
         }
     }
 
