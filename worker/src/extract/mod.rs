@@ -13,6 +13,7 @@ pub use depth::{MAX_DEPTH, cap_nesting};
 pub use fields::{MAX_VALUE_BYTES, MAX_VALUES, Rules};
 
 use scraper::{ElementRef, Html};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use trawl_common::protocol::FieldValue;
 use trawl_common::url::{ScopeMatcher, Url, resolve_link};
@@ -101,16 +102,7 @@ fn collapse_ws(s: &str) -> String {
 pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
     if rules.is_empty() {
         // Nothing needs a tree: tokenize only.
-        let t = tokens::scan(html);
-        let found = Found {
-            base: t.base.as_deref(),
-            noindex: t.noindex,
-            nofollow: t.nofollow,
-            canonical: t.canonical.as_deref(),
-            anchors: t.anchors.iter().map(|(h, n)| (h.as_str(), *n)).collect(),
-            title: t.title,
-        };
-        return finish(page, scope, rules, found, |_| BTreeMap::new());
+        return finish(page, scope, rules, tokens::scan(html), |_| BTreeMap::new());
     }
     extract_dom(page, html, scope, rules)
 }
@@ -131,17 +123,22 @@ fn finish(
     found: Found<'_>,
     fields: impl FnOnce(&Url) -> BTreeMap<String, FieldValue>,
 ) -> Extracted {
-    let base = found.base.and_then(|h| page.join(h.trim()).ok()).unwrap_or_else(|| page.clone());
-    let canonical = found.canonical.and_then(|h| resolve_link(&base, h)).map(String::from);
+    let base = found
+        .base
+        .as_deref()
+        .and_then(|h| page.join(h.trim()).ok())
+        .unwrap_or_else(|| page.clone());
+    let canonical =
+        found.canonical.as_deref().and_then(|h| resolve_link(&base, h)).map(String::from);
     let (noindex, nofollow) = (found.noindex, found.nofollow);
     let follow = rules.ignore_nofollow || !nofollow;
     let mut outlinks = 0u32;
     let mut seen = HashSet::new();
     let mut links = Vec::new();
-    for &(href, rel_nofollow) in &found.anchors {
+    for (href, rel_nofollow) in &found.anchors {
         let Some(url) = resolve_link(&base, href) else { continue };
         outlinks = outlinks.saturating_add(1);
-        if !follow || (rel_nofollow && !rules.ignore_nofollow) || !scope.allows(&url) {
+        if !follow || (*rel_nofollow && !rules.ignore_nofollow) || !scope.allows(&url) {
             continue;
         }
         let s: String = url.into();
@@ -158,54 +155,69 @@ fn finish(
     Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }
 }
 
-/// What one walk over the document finds (five selector passes' worth:
-/// `base[href]`, `meta[name=robots]`, `link[rel~=canonical]`, `a[href]`,
-/// `title`), in document order.
+/// What a page holds for every crawl, in document order (five selector
+/// passes' worth: `base[href]`, `meta[name=robots]`,
+/// `link[rel~=canonical]`, `a[href]`, `title`), read from a parsed
+/// document ([`Found::scan`]) or from tokens ([`tokens::scan`]).
 #[derive(Default)]
 struct Found<'a> {
     /// The first `<base href>`.
-    base: Option<&'a str>,
+    base: Option<Cow<'a, str>>,
     noindex: bool,
     nofollow: bool,
     /// The first `<link rel=canonical href>`.
-    canonical: Option<&'a str>,
+    canonical: Option<Cow<'a, str>>,
     /// Every `<a href>`: (href, has `rel=nofollow`).
-    anchors: Vec<(&'a str, bool)>,
+    anchors: Vec<(Cow<'a, str>, bool)>,
     /// The text of the first `<title>`.
     title: Option<String>,
 }
 
 impl<'a> Found<'a> {
+    /// One walk over a parsed document.
     fn scan(doc: &'a Html) -> Self {
         let mut f = Found::default();
         for node in doc.root_element().descendants() {
             let Some(el) = node.value().as_element() else { continue };
-            match el.name() {
-                "a" => {
-                    if let Some(href) = el.attr("href") {
-                        let nofollow = el.attr("rel").is_some_and(|r| has_token(r, "nofollow"));
-                        f.anchors.push((href, nofollow));
-                    }
-                }
-                "base" if f.base.is_none() => f.base = el.attr("href"),
-                "meta" => {
-                    let (noindex, nofollow) = meta_robots(el.attr("name"), el.attr("content"));
-                    f.noindex |= noindex;
-                    f.nofollow |= nofollow;
-                }
-                "link"
-                    if f.canonical.is_none()
-                        && el.attr("rel").is_some_and(|r| has_token(r, "canonical")) =>
-                {
-                    f.canonical = el.attr("href");
-                }
-                "title" if f.title.is_none() => {
-                    f.title = ElementRef::wrap(node).map(|t| t.text().collect());
-                }
-                _ => {}
+            if el.name() == "title" && f.title.is_none() {
+                f.title = ElementRef::wrap(node).map(|t| t.text().collect());
             }
+            f.element(el.name(), |a| el.attr(a), Cow::Borrowed);
         }
         f
+    }
+
+    /// What element `name` adds by its attributes (`a`, `base`, `meta`,
+    /// `link`; a title's text comes from its children or tokens). `keep`
+    /// turns an attribute value into what is kept: borrowed from a
+    /// document, copied from a token.
+    fn element<'t>(
+        &mut self,
+        name: &str,
+        attr: impl Fn(&str) -> Option<&'t str>,
+        keep: impl Fn(&'t str) -> Cow<'a, str>,
+    ) {
+        match name {
+            "a" => {
+                if let Some(href) = attr("href") {
+                    let nofollow = attr("rel").is_some_and(|r| has_token(r, "nofollow"));
+                    self.anchors.push((keep(href), nofollow));
+                }
+            }
+            "base" if self.base.is_none() => self.base = attr("href").map(keep),
+            "meta" => {
+                let (noindex, nofollow) = meta_robots(attr("name"), attr("content"));
+                self.noindex |= noindex;
+                self.nofollow |= nofollow;
+            }
+            "link"
+                if self.canonical.is_none()
+                    && attr("rel").is_some_and(|r| has_token(r, "canonical")) =>
+            {
+                self.canonical = attr("href").map(keep);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -290,12 +302,12 @@ mod tests {
             let f = Found::scan(&doc);
             let first_attr =
                 |s: &str, a: &str| doc.select(&sel(s)).next().and_then(|e| e.value().attr(a));
-            assert_eq!(f.base, first_attr("base[href]", "href"), "{html}");
+            assert_eq!(f.base.as_deref(), first_attr("base[href]", "href"), "{html}");
             let canonical = doc
                 .select(&sel("link[rel][href]"))
                 .find(|l| has_token(l.value().attr("rel").unwrap(), "canonical"))
                 .and_then(|l| l.value().attr("href"));
-            assert_eq!(f.canonical, canonical, "{html}");
+            assert_eq!(f.canonical.as_deref(), canonical, "{html}");
             let anchors: Vec<(&str, bool)> = doc
                 .select(&sel("a[href]"))
                 .map(|a| {
@@ -306,7 +318,8 @@ mod tests {
                     )
                 })
                 .collect();
-            assert_eq!(f.anchors, anchors, "{html}");
+            let found: Vec<(&str, bool)> = f.anchors.iter().map(|(h, n)| (&**h, *n)).collect();
+            assert_eq!(found, anchors, "{html}");
             let title = doc.select(&sel("title")).next().map(|t| t.text().collect::<String>());
             assert_eq!(f.title, title, "{html}");
             let robots: Vec<&str> = doc

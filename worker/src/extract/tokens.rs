@@ -9,45 +9,33 @@
 //! `<textarea>` and the like (outside SVG/MathML), so markup inside them
 //! is text, as in a browser.
 
-use super::{has_token, meta_robots};
+use super::Found;
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
-/// What the tokens of one page say (the DOM path's `Found`, owned).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Scanned {
-    pub(super) base: Option<String>,
-    pub(super) noindex: bool,
-    pub(super) nofollow: bool,
-    pub(super) canonical: Option<String>,
-    /// Every `<a href>`: (href, has `rel=nofollow`), in source order.
-    pub(super) anchors: Vec<(String, bool)>,
-    /// The text of the first `<title>`, as it stands (not collapsed).
-    pub(super) title: Option<String>,
-}
-
-/// Tokenizes `html` and collects what [`Scanned`] holds.
-pub(super) fn scan(html: &str) -> Scanned {
+/// Tokenizes `html` and collects what [`Found`] holds.
+pub(super) fn scan(html: &str) -> Found<'static> {
     let tokenizer = Tokenizer::new(Sink::default(), TokenizerOpts::default());
     let input = BufferQueue::default();
     input.push_back(html.into());
     let _ = tokenizer.feed(&input);
     tokenizer.end();
     let sink = tokenizer.sink;
-    let mut scanned = sink.scanned.into_inner();
+    let mut found = sink.found.into_inner();
     if sink.in_title.get() {
         // A title never closed runs to the end of the document.
-        scanned.title = Some(sink.title.into_inner());
+        found.title = Some(sink.title.into_inner());
     }
-    scanned
+    found
 }
 
 #[derive(Default)]
 struct Sink {
-    scanned: RefCell<Scanned>,
+    found: RefCell<Found<'static>>,
     /// Inside the first `<title>`, collecting its text.
     in_title: Cell<bool>,
     title: RefCell<String>,
@@ -72,33 +60,16 @@ impl TokenSink for Sink {
 
 impl Sink {
     fn tag(&self, tag: &Tag) -> TokenSinkResult<()> {
-        let attr =
-            |name: &str| tag.attrs.iter().find(|a| &*a.name.local == name).map(|a| &*a.value);
         let html = self.foreign.get() == 0;
-        let mut s = self.scanned.borrow_mut();
+        let mut found = self.found.borrow_mut();
+        if tag.kind == TagKind::StartTag {
+            let attr =
+                |name: &str| tag.attrs.iter().find(|a| &*a.name.local == name).map(|a| &*a.value);
+            found.element(&tag.name, attr, |v| Cow::Owned(v.to_owned()));
+        }
         match (tag.kind, &*tag.name) {
-            (TagKind::StartTag, "a") => {
-                if let Some(href) = attr("href") {
-                    let nofollow = attr("rel").is_some_and(|r| has_token(r, "nofollow"));
-                    s.anchors.push((href.to_owned(), nofollow));
-                }
-            }
-            (TagKind::StartTag, "base") if s.base.is_none() => {
-                s.base = attr("href").map(str::to_owned)
-            }
-            (TagKind::StartTag, "meta") => {
-                let (noindex, nofollow) = meta_robots(attr("name"), attr("content"));
-                s.noindex |= noindex;
-                s.nofollow |= nofollow;
-            }
-            (TagKind::StartTag, "link")
-                if s.canonical.is_none()
-                    && attr("rel").is_some_and(|r| has_token(r, "canonical")) =>
-            {
-                s.canonical = attr("href").map(str::to_owned);
-            }
             (TagKind::StartTag, "title") => {
-                if s.title.is_none() && !self.in_title.get() {
+                if found.title.is_none() && !self.in_title.get() {
                     self.in_title.set(true);
                 }
                 if html {
@@ -107,7 +78,7 @@ impl Sink {
             }
             (TagKind::EndTag, "title") if self.in_title.get() => {
                 self.in_title.set(false);
-                s.title = Some(self.title.take());
+                found.title = Some(self.title.take());
             }
             (TagKind::StartTag, "textarea") if html => {
                 return TokenSinkResult::RawData(RawKind::Rcdata);
