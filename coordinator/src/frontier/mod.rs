@@ -208,7 +208,7 @@ impl<S: SegmentSource> Frontier<S> {
         // host's order).
         if !front && (!host.spilled.is_empty() || self.in_memory >= self.budget) {
             host.spilled.push(&q);
-            self.peak_on_disk = self.peak_on_disk.max(self.queued + 1 - self.in_memory);
+            self.peak_on_disk = self.peak_on_disk.max(self.on_disk() + 1);
         } else {
             host.push(q, front);
             self.in_memory += 1;
