@@ -4,6 +4,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Largest worker pool: `--workers`, `--autoscale` and `POST /api/scale`
+/// accept `1..=MAX_WORKERS`.
+pub const MAX_WORKERS: u32 = 256;
+
 /// A worker process slot, unique for the life of one coordinator run.
 /// A respawned worker gets a new id, so reports can never be attributed to
 /// the wrong process.

@@ -15,7 +15,7 @@ pub enum ControlRequest {
     /// Set the worker pool size. Extra workers are drained (they finish or
     /// return their leases) before they exit.
     Scale {
-        /// The new pool size (1..=256).
+        /// The new pool size (`1..=MAX_WORKERS`).
         workers: u32,
         /// The pool size now targeted.
         reply: oneshot::Sender<Result<u32, String>>,
@@ -35,6 +35,61 @@ pub enum ControlRequest {
     },
 }
 
+/// Where the crawl is in its life (`state` of the status report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrawlState {
+    /// Handing out work.
+    Running,
+    /// First stop signal: no new leases; finishing what is in flight.
+    Draining,
+    /// Second stop signal: stopping now (leases are left for a resume).
+    Stopping,
+}
+
+/// A worker's state in the status report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    /// Taking work.
+    Running,
+    /// Told to finish its leases and exit (scale-down, recycling, stop).
+    Draining,
+}
+
+impl CrawlState {
+    /// The name the JSON uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Draining => "draining",
+            Self::Stopping => "stopping",
+        }
+    }
+}
+
+impl WorkerState {
+    /// The name the JSON uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Draining => "draining",
+        }
+    }
+}
+
+impl std::fmt::Display for CrawlState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for WorkerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One worker in a status report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkerStatus {
@@ -51,7 +106,7 @@ pub struct WorkerStatus {
     /// Leases it holds.
     pub in_flight: u32,
     /// `running` or `draining`.
-    pub state: String,
+    pub state: WorkerState,
     /// Seconds since it started.
     pub uptime_secs: f64,
 }
@@ -62,7 +117,7 @@ pub struct StatusReport {
     /// Coordinator pid.
     pub pid: u32,
     /// `running`, `draining` or `stopping`.
-    pub state: String,
+    pub state: CrawlState,
     /// Pages stored.
     pub pages: u64,
     /// Average pages per second since the start.

@@ -4,10 +4,10 @@
 use crate::api::{API_FILE, ApiServer, ApiState};
 use crate::error::CoordinatorError;
 use crate::progress::Progress;
-use crate::scheduler::Scheduler;
 pub use crate::scheduler::WorkerSummary;
+use crate::scheduler::{ProcessLauncher, Scheduler, Tuning};
 use crate::store::Store;
-use crate::supervisor::WorkerLaunch;
+use crate::supervisor::{self, WorkerLaunch};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use trawl_common::config::CrawlConfig;
@@ -67,12 +67,14 @@ pub fn run(
     let started = Instant::now();
     let cpu0 = process::cpu_seconds().unwrap_or(0.0);
     let children0 = process::children_cpu_seconds().unwrap_or(0.0);
-    std::fs::create_dir_all(&config.store).map_err(|e| {
-        CoordinatorError::Spawn(format!("creating store directory {}: {e}", config.store.display()))
-    })?;
+    std::fs::create_dir_all(&config.store)
+        .map_err(|source| CoordinatorError::StoreDir { path: config.store.clone(), source })?;
     let store = Store::open(&config.store)?;
     let writer = store.writer()?;
-    let scheduler = Scheduler::new(config, launch, &store, &writer)?;
+    let tuning = Tuning { memory_budget: supervisor::memory_budget(), ..Tuning::default() };
+    let launcher = ProcessLauncher::new(launch.clone(), tuning.handshake_timeout);
+    let scheduler =
+        Scheduler::new(config, Box::new(launcher), tuning, &store, &writer, Instant::now())?;
     let api = ApiServer::start(
         config.api,
         ApiState {
@@ -80,11 +82,11 @@ pub fn run(
             store: store.clone(),
             token: config.api_token.clone(),
             scope: std::sync::Arc::new(
-                config.scope.matcher().map_err(|e| CoordinatorError::Api(e.to_string()))?,
+                config.scope.matcher().map_err(|e| CoordinatorError::ApiScope(e.to_string()))?,
             ),
         },
     )
-    .map_err(|e| CoordinatorError::Api(format!("binding {}: {e}", config.api)))?;
+    .map_err(|source| CoordinatorError::ApiBind { addr: config.api, source })?;
     let api_file = config.store.join(API_FILE);
     let advert = serde_json::json!({ "addr": api.addr().to_string(), "pid": std::process::id() });
     if let Err(e) = std::fs::write(&api_file, advert.to_string()) {

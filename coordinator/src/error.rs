@@ -2,22 +2,44 @@
 //! these.
 
 use crate::store::StoreError;
+use crate::supervisor::SpawnError;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use thiserror::Error;
 
 /// Why the coordinator could not complete a crawl.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum CoordinatorError {
+    /// The store directory could not be created (e.g. the path is a file).
+    #[error("store directory {}: {source}", path.display())]
+    StoreDir {
+        /// The `--store` path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// No worker process could be started at all.
+    /// The first workers could not be started.
     #[error("could not start worker processes: {0}")]
-    Spawn(String),
-    /// The API could not be served.
-    #[error("api: {0}")]
-    Api(String),
+    Spawn(#[source] SpawnError),
+    /// The crawl scope could not be compiled for the API.
+    #[error("api scope: {0}")]
+    ApiScope(String),
+    /// The API address could not be bound.
+    #[error("api: binding {addr}: {source}")]
+    ApiBind {
+        /// The `--api` address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Every worker died and none could be respawned.
     #[error("all workers are gone: {0}")]
-    WorkersLost(String),
+    WorkersLost(#[source] SpawnError),
+    /// The scheduler's event channel closed (every sender dropped).
+    #[error("all workers are gone: event channel closed")]
+    EventsClosed,
 }

@@ -92,7 +92,7 @@ mod tests {
     fn renders_prometheus_text() {
         let s = StatusReport {
             pid: 1,
-            state: "running".into(),
+            state: crate::control::CrawlState::Running,
             pages: 10,
             pages_per_sec: 2.5,
             queued: 3,

@@ -3,12 +3,16 @@
 //!
 //! A worker's death is seen two ways: its IPC channel closes
 //! ([`WorkerEvent::Closed`], delivered after every message it sent before
-//! dying), and its exit status, collected by [`WorkerProcess::reap`].
+//! dying), and its exit status, collected by [`WorkerLink::reap`].
 
 mod launch;
+mod link;
+mod memory;
 mod process;
 
 pub use launch::WorkerLaunch;
+pub use link::WorkerLink;
+pub use memory::memory_budget;
 pub use process::{SpawnError, WorkerProcess, spawn};
 
 use trawl_common::ids::WorkerId;
@@ -18,9 +22,9 @@ use trawl_common::protocol::ToCoordinator;
 #[derive(Debug)]
 pub enum WorkerEvent {
     /// A worker completed its handshake; its messages follow.
-    Started(Box<WorkerProcess>),
+    Started(Box<dyn WorkerLink>),
     /// A worker could not be started (it died or hung before its hello).
-    SpawnFailed(WorkerId, String),
+    SpawnFailed(WorkerId, SpawnError),
     /// A message from a worker.
     Message(WorkerId, ToCoordinator),
     /// The worker's channel closed: it exited or died.

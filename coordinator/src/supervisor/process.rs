@@ -1,7 +1,7 @@
 //! One worker process: spawn, one-shot handshake with a timeout, version
 //! and pid check, `Configure`, and the reader thread.
 
-use super::{WorkerEvent, WorkerLaunch};
+use super::{WorkerEvent, WorkerLaunch, WorkerLink};
 use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -55,15 +55,20 @@ pub struct WorkerProcess {
     control: IpcSender<ToWorker>,
 }
 
-impl WorkerProcess {
-    /// Sends a message; an error means the worker is gone (its `Closed`
-    /// event follows).
-    pub fn send(&self, msg: ToWorker) -> bool {
+impl WorkerLink for WorkerProcess {
+    fn id(&self) -> WorkerId {
+        self.id
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn send(&self, msg: ToWorker) -> bool {
         self.control.send(msg).is_ok()
     }
 
-    /// Collects the exit status, waiting at most `grace`, then killing.
-    pub fn reap(mut self, grace: Duration) -> Option<ExitStatus> {
+    fn reap(mut self: Box<Self>, grace: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + grace;
         loop {
             match self.child.try_wait() {
@@ -80,8 +85,7 @@ impl WorkerProcess {
         }
     }
 
-    /// Kills the process (SIGKILL); its `Closed` event follows.
-    pub fn kill(&mut self) {
+    fn kill(&mut self) {
         let _ = self.child.kill();
     }
 }
@@ -110,7 +114,7 @@ pub fn spawn<E: From<WorkerEvent> + Send + 'static>(
                 }
             }
             Err(e) => {
-                let _ = events.send(WorkerEvent::SpawnFailed(id, e.to_string()).into());
+                let _ = events.send(WorkerEvent::SpawnFailed(id, e).into());
             }
         })
         .map_err(|e| SpawnError::Ipc(format!("spawn thread: {e}")))?;
