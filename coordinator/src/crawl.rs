@@ -67,8 +67,14 @@ pub fn run(
     let started = Instant::now();
     let cpu0 = process::cpu_seconds().unwrap_or(0.0);
     let children0 = process::children_cpu_seconds().unwrap_or(0.0);
-    std::fs::create_dir_all(&config.store)
-        .map_err(|source| CoordinatorError::StoreDir { path: config.store.clone(), source })?;
+    let store_dir = |source| CoordinatorError::StoreDir { path: config.store.clone(), source };
+    if config.store.exists() && !config.store.is_dir() {
+        return Err(store_dir(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "it exists and is not a directory",
+        )));
+    }
+    std::fs::create_dir_all(&config.store).map_err(store_dir)?;
     let store = Store::open(&config.store)?;
     let writer = store.writer()?;
     let tuning = Tuning { memory_budget: supervisor::memory_budget(), ..Tuning::default() };
@@ -117,4 +123,32 @@ pub fn run(
         left: out.left,
         peak_on_disk: out.peak_on_disk,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trawl_common::config::RawCrawlConfig;
+
+    #[test]
+    fn a_store_path_that_is_a_file_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("store");
+        std::fs::write(&file, "not a store").unwrap();
+        let config = RawCrawlConfig {
+            seeds: vec!["http://127.0.0.1:9/".into()],
+            store: Some(file.clone()),
+            ..RawCrawlConfig::default()
+        }
+        .resolve()
+        .unwrap();
+        let launch = WorkerLaunch { program: "/nonexistent".into(), args: Vec::new() };
+        let err = run(&config, &launch, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&err, CoordinatorError::StoreDir { path, .. } if *path == file),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("is not a directory") && msg.contains("store"), "{msg}");
+    }
 }
