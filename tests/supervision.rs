@@ -8,7 +8,7 @@
 use crate::harness::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use trawl_site::{SiteServer, SiteSpec};
 
@@ -355,6 +355,64 @@ fn page_that_crashes_workers_becomes_poison() {
         out.stdout
     );
     assert!(out.stdout.contains("poison 1"), "summary outcomes:\n{}", out.stdout);
+}
+
+/// A slow page whose worker is SIGKILLed from outside, again and again, is
+/// not to blame (issue 13 item 7): once the kills stop it is fetched and
+/// stored `ok`, never `poison`, although the kills outnumber
+/// `--crash-limit`. (A page that aborts its worker still becomes poison:
+/// the test above.)
+#[test]
+fn outside_kills_of_a_slow_pages_worker_do_not_make_it_poison() {
+    let gate = Arc::new(AtomicBool::new(false));
+    let arrivals = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let (gate, arrivals) = (gate.clone(), arrivals.clone());
+        LogServer::start(1, move |_, path| match path {
+            "/" => Reply::html("root", "<a href=\"/slow\">slow</a> <a href=\"/a\">a</a>"),
+            "/a" => Reply::html("a", "<p>a</p>"),
+            "/slow" => {
+                arrivals.fetch_add(1, Ordering::SeqCst);
+                let start = Instant::now();
+                while !gate.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(20) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Reply::html("slow", "<p>slow</p>")
+            }
+            _ => Reply::not_found(),
+        })
+    };
+    let base = server.base_url(0);
+    let dir = TestDir::new();
+    let store = dir.store();
+    let running =
+        Trawl::crawl(&base, &store).args(["--workers", "1", "--crash-limit", "2"]).spawn();
+    let pid = running.pid();
+    let kills = 3;
+    for round in 1..=kills + 1 {
+        let fetched =
+            wait_until(Duration::from_secs(60), || arrivals.load(Ordering::SeqCst) >= round);
+        assert!(
+            fetched,
+            "round {round}: /slow was not fetched again (given up as poison?); `{}`",
+            running.line
+        );
+        if round <= kills {
+            // The worker holding /slow is the only worker.
+            for w in worker_children(pid) {
+                kill9(w.pid);
+            }
+        }
+    }
+    gate.store(true, Ordering::SeqCst);
+    let (out, workers) = finish(running, RUN_TIMEOUT);
+    let out = out.success();
+    assert_all_gone(&workers, Duration::from_secs(3), "after the crawl exited");
+    let rec = query_jsonl_with(&store, &["--url-prefix", &format!("{base}slow")]);
+    assert_eq!(rec.len(), 1, "{rec:?}");
+    assert_eq!(s(&rec[0], "outcome"), "ok", "{kills} outside kills made {}", rec[0]);
+    let restarts = summary_restarts(&out.stdout).expect("summary has restarts");
+    assert!(restarts >= kills as u64, "{kills} kills, {restarts} restarts:\n{}", out.stdout);
 }
 
 /// Live workers in a status report: (pid, state).
