@@ -153,16 +153,7 @@ impl<'a> Scheduler<'a> {
     ) -> Result<Self, CoordinatorError> {
         let (events_tx, events) = sync_channel(EVENT_BOUND);
         let resumed = resume::resume(config, store, writer)?;
-        let pool = Pool::new(
-            launcher,
-            config.worker_settings(),
-            events_tx.clone(),
-            tuning.clone(),
-            config.workers,
-            config.autoscale,
-            config.worker_max_pages,
-            now,
-        );
+        let pool = Pool::new(launcher, config, events_tx.clone(), tuning.clone(), now);
         Ok(Self {
             config,
             tuning,

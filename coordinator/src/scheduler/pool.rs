@@ -26,6 +26,7 @@ use crate::supervisor::{SpawnError, WorkerLink};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
+use trawl_common::config::CrawlConfig;
 use trawl_common::ids::{LeaseId, WorkerId};
 use trawl_common::process;
 use trawl_common::protocol::WorkerSettings;
@@ -85,29 +86,27 @@ pub(crate) struct Demand {
 }
 
 impl Pool {
-    #[allow(clippy::too_many_arguments)]
+    /// A pool for `config`'s workers (`--workers`, `--autoscale`,
+    /// `--worker-max-pages`); nothing starts before [`start`](Self::start).
     pub(crate) fn new(
         launcher: Box<dyn Launcher>,
-        settings: WorkerSettings,
+        config: &CrawlConfig,
         events: SyncSender<Event>,
         tuning: Tuning,
-        target: u32,
-        autoscale: Option<(u32, u32)>,
-        max_pages: Option<u64>,
         now: Instant,
     ) -> Self {
         Self {
             launcher,
-            settings,
+            settings: config.worker_settings(),
             events,
             backoff: tuning.min_backoff,
             autoscale_at: now + tuning.autoscale_every,
             tuning,
-            autoscale,
-            max_pages,
+            autoscale: config.autoscale,
+            max_pages: config.worker_max_pages,
             workers: BTreeMap::new(),
             starting: HashSet::new(),
-            target,
+            target: config.workers,
             next_id: 0,
             restarts: 0,
             hung_kills: 0,
