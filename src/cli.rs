@@ -1,9 +1,10 @@
-//! The command line (clap derive): the raw stage of configuration. Values
-//! are checked by `RawCrawlConfig::resolve`, which names the bad flag.
+//! The command line (clap derive). The crawl options are the option groups
+//! of `trawl_common::config` (each both flags and a config-file section);
+//! their values are checked by `config::resolve`, which names the bad flag.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use trawl_common::config::FieldRule;
+use trawl_common::config::{CrawlOptions, TargetOptions};
 
 /// trawl: a fast multi-process web crawler you can query.
 #[derive(Debug, Parser)]
@@ -40,110 +41,14 @@ pub(crate) enum Command {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CrawlArgs {
-    /// Start URLs (http or https).
-    #[arg(value_name = "SEED_URL")]
-    pub(crate) seeds: Vec<String>,
-    /// Store directory (created if missing). Rerunning on the same store
-    /// resumes: stored pages are not fetched again.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: Option<PathBuf>,
-    /// TOML config file with any of these options; flags override it.
+    #[command(flatten)]
+    pub(crate) target: TargetOptions,
+    /// TOML config file with any of these options (keys as in
+    /// deploy/trawl.example.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) tuning: Tuning,
-}
-
-/// Flags shared by `crawl` and `demo`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Tuning {
-    /// Worker processes: a number, or `auto` to autoscale between 1 and 2 x cores.
-    #[arg(long, value_name = "N|auto")]
-    pub(crate) workers: Option<String>,
-    /// Autoscale the worker pool between MIN and MAX processes.
-    #[arg(long, value_name = "MIN..MAX")]
-    pub(crate) autoscale: Option<String>,
-    /// Replace a worker after it has fetched N pages (bounds its memory).
-    #[arg(long, value_name = "N")]
-    pub(crate) worker_max_pages: Option<u64>,
-    /// Record a URL as poison after N workers crashed holding it.
-    #[arg(long, value_name = "N")]
-    pub(crate) crash_limit: Option<u32>,
-    /// Address of the control/query API [default: 127.0.0.1:0].
-    #[arg(long, value_name = "IP:PORT")]
-    pub(crate) api: Option<String>,
-    /// Minimum seconds between two requests to one host
-    /// [default: 0.25 for public hosts, 0 for loopback].
-    #[arg(long, value_name = "SECS")]
-    pub(crate) delay: Option<f64>,
-    /// Most concurrent requests to one host [default: 1 for public hosts, unlimited for loopback].
-    #[arg(long, value_name = "N")]
-    pub(crate) per_host: Option<u32>,
-    /// Do not fetch or obey robots.txt.
-    #[arg(long)]
-    pub(crate) ignore_robots: bool,
-    /// Also seed the crawl from the sitemaps listed in robots.txt.
-    #[arg(long)]
-    pub(crate) sitemaps: bool,
-    /// Store complete response bodies (for `trawl export --format warc`).
-    #[arg(long)]
-    pub(crate) keep_bodies: bool,
-    /// Queued URLs kept in memory; the rest wait on disk in the store and
-    /// are read back as their hosts' turn comes [default: 100000].
-    #[arg(long, value_name = "N")]
-    pub(crate) frontier_memory: Option<u64>,
-    /// Only follow URLs matching this regex (repeatable: any may match).
-    #[arg(long, value_name = "REGEX")]
-    pub(crate) allow: Vec<String>,
-    /// Never follow URLs matching this regex (repeatable).
-    #[arg(long, value_name = "REGEX")]
-    pub(crate) deny: Vec<String>,
-    /// Bearer token for the API (required to bind a non-loopback address).
-    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
-    pub(crate) api_token: Option<String>,
-    /// Concurrent requests per worker.
-    #[arg(long, value_name = "N")]
-    pub(crate) concurrency: Option<u32>,
-    /// Stop after storing N pages.
-    #[arg(long, value_name = "N")]
-    pub(crate) max_pages: Option<u64>,
-    /// Do not follow links deeper than N (seeds are depth 0).
-    #[arg(long, value_name = "N")]
-    pub(crate) max_depth: Option<u32>,
-    /// Which links to follow: the seeds' hosts, their domains, or anything.
-    #[arg(long, value_name = "host|domain|any")]
-    pub(crate) scope: Option<String>,
-    /// User-Agent header.
-    #[arg(long, value_name = "STRING")]
-    pub(crate) user_agent: Option<String>,
-    /// Largest body read, in bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) max_bytes: Option<u64>,
-    /// Total per-request timeout, in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub(crate) timeout: Option<f64>,
-    /// Connect timeout, in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub(crate) connect_timeout: Option<f64>,
-    /// Extra attempts after a connection error, a 5xx or a 429 (exponential
-    /// backoff with jitter, honouring Retry-After up to 30 s). Default 2.
-    #[arg(long, value_name = "N")]
-    pub(crate) retries: Option<u8>,
-    /// Follow links even from `<meta name=robots content=nofollow>` pages and
-    /// `rel=nofollow` anchors.
-    #[arg(long)]
-    pub(crate) ignore_nofollow: bool,
-    /// Extract a named field from every HTML page (repeatable).
-    /// SPEC is `SELECTOR[@WHAT[+WHAT]][*]`: WHAT is `text` (default), `html`
-    /// or an attribute (`href`/`src` come back as absolute URLs), `+WHAT` makes
-    /// pairs, a trailing `*` takes every match. E.g.
-    /// `posts=a.post-item-title@href+text*`.
-    #[arg(long = "extract", value_name = "NAME=SPEC", value_parser = parse_extract)]
-    pub(crate) extract: Vec<(String, FieldRule)>,
-}
-
-fn parse_extract(s: &str) -> Result<(String, FieldRule), String> {
-    FieldRule::parse_flag(s)
+    pub(crate) options: CrawlOptions,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -267,7 +172,7 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) store: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) tuning: Tuning,
+    pub(crate) options: CrawlOptions,
 }
 
 #[derive(Debug, clap::Args)]
