@@ -79,8 +79,11 @@ impl<'a> Document<'a> {
         if !unknown.is_empty() {
             let mut known = super::file_keys();
             known.sort_unstable();
-            let msg = format!("unknown key; the keys are: {}", known.join(", "));
             for (key, at) in unknown {
+                let msg = match known.iter().find(|k| edit_distance(k, &key) <= 2) {
+                    Some(k) => format!("unknown key (did you mean `{k}`?)"),
+                    None => format!("unknown key; the keys are: {}", known.join(", ")),
+                };
                 self.errors.push((at, self.error(key, at, &msg)));
             }
         }
@@ -117,6 +120,22 @@ fn location(text: &str, at: usize) -> String {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     format!("{line}:{col}")
+}
+
+/// Levenshtein distance, for "did you mean" on a mistyped key.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// The keys a struct's `Deserialize` accepts, asked of the derive itself:
@@ -170,6 +189,19 @@ mod tests {
         let text = "a = 1\nbé = \"x\"\n";
         for (at, want) in [(0, "1:1"), (4, "1:5"), (6, "2:1"), (11, "2:5"), (99, "3:1")] {
             assert_eq!(location(text, at), want, "byte {at}");
+        }
+    }
+
+    #[test]
+    fn edit_distances() {
+        for (a, b, d) in [
+            ("wokers", "workers", 1),
+            ("max_pagez", "max_pages", 1),
+            ("", "ab", 2),
+            ("abc", "abc", 0),
+            ("delay", "delay_secs", 5),
+        ] {
+            assert_eq!(edit_distance(a, b), d, "{a} {b}");
         }
     }
 

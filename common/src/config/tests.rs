@@ -221,9 +221,11 @@ fn file_errors_name_the_key_line_and_column() {
 
 #[test]
 fn every_bad_key_in_a_file_is_reported() {
-    let e = ConfigFile::from_toml("workers = \"x\"\nmax_pagez = 5\ndelay_secs = -1\n").unwrap_err();
-    assert_eq!(fields(&e), ["workers", "max_pagez", "delay_secs"], "{e}");
-    assert!(e.0[1].message.contains("the keys are:") && e.0[1].message.contains("max_pages"));
+    let e = ConfigFile::from_toml("workers = \"x\"\nmax_pagez = 5\ndelay_secs = -1\nzzz = 1\n")
+        .unwrap_err();
+    assert_eq!(fields(&e), ["workers", "max_pagez", "delay_secs", "zzz"], "{e}");
+    assert!(e.0[1].message.ends_with("unknown key (did you mean `max_pages`?)"), "{e}");
+    assert!(e.0[3].message.contains("the keys are: allow, api,"), "{e}");
 }
 
 /// The shipped example documents every key and must stay valid.

@@ -108,7 +108,7 @@ impl FromStr for HumanBytes {
         }
         s.parse::<bytesize::ByteSize>()
             .map(|b| Self(b.as_u64()))
-            .map_err(|e| format!("{e} in {s:?} (e.g. 10MiB, 512KiB, 1MB, or plain bytes)"))
+            .map_err(|_| format!("not a size: {s:?} (e.g. 10MiB, 512KiB, 1MB, or plain bytes)"))
     }
 }
 
