@@ -163,12 +163,27 @@ pub(crate) struct ScaleArgs {
     pub(crate) remote: RemoteArgs,
 }
 
+/// Workers the demo uses unless told otherwise.
+pub(crate) const DEMO_WORKERS: u32 = 4;
+/// What the demo extracts unless told otherwise.
+pub(crate) const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
+
+// The demo's own defaults, in its help.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("workers", |a| a.help(format!(
+    "Worker processes: a number, or `auto` to autoscale between 1 and 2 x cores [default: {}]",
+    DEMO_WORKERS
+))))]
+#[command(mut_arg("extract", |a| a.help(format!(
+    "Extract a named field from every HTML page (repeatable; SPEC as in `trawl crawl --help`) \
+     [default: {}]",
+    DEMO_EXTRACT
+))))]
 pub(crate) struct DemoArgs {
     /// Pages in the generated site.
     #[arg(long, default_value_t = 3000, value_name = "N")]
     pub(crate) pages: u32,
-    /// Keep the store in DIR instead of a temporary directory.
+    /// Keep the store in DIR [default: a temporary directory, deleted at exit].
     #[arg(long, value_name = "DIR")]
     pub(crate) store: Option<PathBuf>,
     #[command(flatten)]

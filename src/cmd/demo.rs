@@ -2,18 +2,13 @@
 //! it with several workers, then show what was stored.
 
 use super::crawl;
-use crate::cli::DemoArgs;
+use crate::cli::{DEMO_EXTRACT, DEMO_WORKERS, DemoArgs};
 use anyhow::Context as _;
 use std::process::ExitCode;
 use trawl_common::config::{self, FieldRule, TargetOptions, Workers};
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::Store;
 use trawl_site::{SiteServer, SiteSpec};
-
-/// Workers the demo uses unless told otherwise.
-const DEMO_WORKERS: u32 = 4;
-/// What the demo extracts unless told otherwise.
-const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let server =
