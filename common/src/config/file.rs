@@ -11,9 +11,35 @@
 use super::ConfigErrors;
 use crate::error::ConfigError;
 use serde::de::{self, DeserializeOwned, Visitor};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 use toml::de::DeTable;
+
+/// Where each key's value is in the file (`path:line:column`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Locations(BTreeMap<String, String>);
+
+impl Locations {
+    /// `e` (found by resolving the file's values, named by its flag)
+    /// renamed to the file's key and placed at its value.
+    pub(crate) fn locate(
+        &self,
+        e: ConfigError,
+        key_of: impl Fn(&str) -> Option<&'static str>,
+    ) -> ConfigError {
+        let (key, keep_field) = match e.field.split_once('.') {
+            Some((table, _)) => (table.to_owned(), true),
+            None => (key_of(&e.field).map_or_else(|| e.field.clone(), str::to_owned), false),
+        };
+        match self.0.get(&key) {
+            Some(at) => {
+                let field = if keep_field { e.field } else { key };
+                ConfigError::new(field, format!("{at}: {}", e.message))
+            }
+            None => e,
+        }
+    }
+}
 
 /// A parsed config document, handed out group by group.
 pub(crate) struct Document<'a> {
@@ -67,8 +93,9 @@ impl<'a> Document<'a> {
     }
 
     /// Every problem found: values of the wrong type or range, and keys no
-    /// group took (with the keys that exist).
-    pub(crate) fn finish(mut self) -> Result<(), ConfigErrors> {
+    /// group took (with the keys that exist). Without any, where each key's
+    /// value is, for errors found later by resolving.
+    pub(crate) fn finish(mut self) -> Result<Locations, ConfigErrors> {
         let unknown: Vec<(String, usize)> = self
             .root
             .get_ref()
@@ -90,7 +117,10 @@ impl<'a> Document<'a> {
         let mut errors = self.errors;
         errors.sort_by_key(|(at, _)| *at);
         if errors.is_empty() {
-            Ok(())
+            let root = self.root.get_ref();
+            let at =
+                |v: &Spanned<_>| format!("{}{}", self.origin, location(self.text, v.span().start));
+            Ok(Locations(root.iter().map(|(k, v)| (k.get_ref().to_string(), at(v))).collect()))
         } else {
             Err(ConfigErrors(errors.into_iter().map(|(_, e)| e).collect()))
         }

@@ -110,21 +110,45 @@ pub struct ConfigFile {
     pub options: CrawlOptions,
 }
 
-/// Every key of the file format, from the groups' own `Deserialize`.
-pub(crate) fn file_keys() -> Vec<&'static str> {
-    use file::serde_keys;
+/// The flags of a group paired with their file keys: the clap argument ids
+/// and the serde field names of the same struct, in declaration order.
+fn flag_keys<G: clap::Args + serde::de::DeserializeOwned>() -> Vec<(String, &'static str)> {
+    let cmd = G::augment_args(clap::Command::new("group"));
+    let ids = cmd.get_arguments().map(|a| a.get_id().to_string());
+    ids.zip(file::serde_keys::<G>().iter().copied()).collect()
+}
+
+/// Every group's flag ids and file keys.
+fn all_flag_keys() -> Vec<(String, &'static str)> {
     [
-        serde_keys::<FileFormat>(),
-        serde_keys::<TargetOptions>(),
-        serde_keys::<PoolOptions>(),
-        serde_keys::<LimitOptions>(),
-        serde_keys::<ScopeOptions>(),
-        serde_keys::<PolitenessOptions>(),
-        serde_keys::<FetchOptions>(),
-        serde_keys::<OutputOptions>(),
-        serde_keys::<ApiOptions>(),
+        flag_keys::<TargetOptions>(),
+        flag_keys::<PoolOptions>(),
+        flag_keys::<LimitOptions>(),
+        flag_keys::<ScopeOptions>(),
+        flag_keys::<PolitenessOptions>(),
+        flag_keys::<FetchOptions>(),
+        flag_keys::<OutputOptions>(),
+        flag_keys::<ApiOptions>(),
     ]
     .concat()
+}
+
+/// Every key of the file format, from the groups' own `Deserialize`.
+pub(crate) fn file_keys() -> Vec<&'static str> {
+    let mut keys = file::serde_keys::<FileFormat>().to_vec();
+    keys.extend(all_flag_keys().into_iter().map(|(_, k)| k));
+    keys
+}
+
+/// The file key of an error's field: `--timeout` -> `timeout_secs`,
+/// `seed` -> `seeds`.
+fn key_of(field: &str) -> Option<&'static str> {
+    let id = if field == "seed" {
+        "seeds".to_owned()
+    } else {
+        field.trim_start_matches("--").replace('-', "_")
+    };
+    all_flag_keys().into_iter().find(|(i, _)| *i == id).map(|(_, k)| k)
 }
 
 impl ConfigFile {
@@ -157,13 +181,35 @@ impl ConfigFile {
                 api: doc.section(),
             },
         };
-        doc.finish()?;
-        match format.version {
-            Some(v) if v != CONFIG_VERSION => Err(ConfigErrors(vec![ConfigError::new(
+        let at = doc.finish()?;
+        if let Some(v) = format.version.filter(|&v| v != CONFIG_VERSION) {
+            return Err(ConfigErrors(vec![ConfigError::new(
                 "version",
                 format!("unsupported config version {v} (this trawl reads {CONFIG_VERSION})"),
-            )])),
-            _ => Ok(file),
+            )]));
+        }
+        file.check(&at)?;
+        Ok(file)
+    }
+
+    /// Resolves the file's own values, so a bad one is reported with its
+    /// key, line and column even when it is valid TOML (`concurrency = 0`).
+    /// The file need not name seeds or a store: flags can give them.
+    fn check(&self, at: &file::Locations) -> Result<(), ConfigErrors> {
+        let mut target = self.target.clone();
+        if target.seeds.is_empty() {
+            target.seeds.push("http://127.0.0.1/".to_owned());
+        }
+        target.store.get_or_insert_with(|| PathBuf::from("store"));
+        // The token may come from TRAWL_API_TOKEN or a flag; the merged
+        // config is checked for it.
+        let mut options = self.options.clone();
+        options.api.api_token.get_or_insert_with(|| "from-elsewhere".to_owned());
+        match resolve(target, options) {
+            Ok(_) => Ok(()),
+            Err(errs) => {
+                Err(ConfigErrors(errs.0.into_iter().map(|e| at.locate(e, key_of)).collect()))
+            }
         }
     }
 

@@ -208,6 +208,12 @@ fn file_errors_name_the_key_line_and_column() {
         ("\n\n  concurrency = \"x\"\n", "concurrency", "3:17"),
         ("[extract]\nposts = { selector = \"a\", bogus = 1 }\n", "extract", "2:"),
         ("workers = 2\nworkers = 3\n", "config", "2:1"),
+        // Valid TOML, invalid value: found by resolving, placed in the file.
+        ("workers = 1\nconcurrency = 0\n", "concurrency", "2:15"),
+        ("timeout_secs = 0\n", "timeout_secs", "1:16"),
+        ("seeds = [\"ftp://x/\"]\n", "seeds", "1:9"),
+        ("\nscope = \"planet\"\n", "scope", "2:9"),
+        ("[extract]\nposts = { selector = \"a[\" }\n", "extract.posts", "1:"),
         ("seeds = [\n", "config", "1:10"),
     ] {
         let e = ConfigFile::from_toml(text).unwrap_err();
@@ -217,6 +223,54 @@ fn file_errors_name_the_key_line_and_column() {
     }
     let e = ConfigFile::from_toml("version = 9\n").unwrap_err();
     assert_eq!(fields(&e), ["version"]);
+}
+
+/// A file may leave out seeds and store, and take the API token from
+/// elsewhere; those are checked once the flags are laid over it.
+#[test]
+fn a_partial_file_is_valid() {
+    let file = ConfigFile::from_toml("api = \"0.0.0.0:8080\"\nworkers = 1\n").unwrap();
+    let (t, o) = flags(&[&SEED[..], &["--api-token", "s3cret"]].concat()).unwrap();
+    let (t, o) = file.clone().merged_with(t, o);
+    assert!(resolve(t, o).is_ok());
+    let (t, o) = file.merged_with(flags(&SEED).unwrap().0, CrawlOptions::default());
+    assert_eq!(fields(&resolve(t, o).unwrap_err()), ["--api"]);
+}
+
+/// The flag behind each file key: same struct, same order, so an error
+/// found by resolving names the key the file used.
+#[test]
+fn every_flag_has_its_file_key() {
+    fn counts<G: clap::Args + serde::de::DeserializeOwned>() -> (usize, usize) {
+        let n = G::augment_args(clap::Command::new("g")).get_arguments().count();
+        (n, file::serde_keys::<G>().len())
+    }
+    for (n, keys) in [
+        counts::<TargetOptions>(),
+        counts::<PoolOptions>(),
+        counts::<LimitOptions>(),
+        counts::<ScopeOptions>(),
+        counts::<PolitenessOptions>(),
+        counts::<FetchOptions>(),
+        counts::<OutputOptions>(),
+        counts::<ApiOptions>(),
+    ] {
+        assert_eq!(n, keys, "a group's flags and keys differ in number");
+    }
+    for (id, key) in all_flag_keys() {
+        assert!(key == id || key == format!("{id}_secs"), "--{id} is file key {key}");
+    }
+    for (flag, key) in [
+        ("--timeout", "timeout_secs"),
+        ("--connect-timeout", "connect_timeout_secs"),
+        ("--delay", "delay_secs"),
+        ("--max-pages", "max_pages"),
+        ("--api-token", "api_token"),
+        ("seed", "seeds"),
+    ] {
+        assert_eq!(key_of(flag), Some(key), "{flag}");
+    }
+    assert_eq!(key_of("--nope"), None);
 }
 
 #[test]
