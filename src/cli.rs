@@ -181,7 +181,8 @@ pub(crate) const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
 ))))]
 pub(crate) struct DemoArgs {
     /// Pages in the generated site.
-    #[arg(long, default_value_t = 3000, value_name = "N")]
+    #[arg(long, default_value_t = 3000, value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) pages: u32,
     /// Keep the store in DIR [default: a temporary directory, deleted at exit].
     #[arg(long, value_name = "DIR")]
@@ -193,20 +194,20 @@ pub(crate) struct DemoArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
     /// Pages in the generated site (about 44 KB each).
-    #[arg(long, default_value_t = 20_000, value_name = "N",
+    #[arg(long, default_value_t = 20_000, value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) pages: u32,
     /// Worker counts to try, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4], value_name = "N,N,..",
-          value_parser = clap::value_parser!(u32).range(1..=256))]
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub(crate) workers: Vec<u32>,
     /// Concurrent requests per worker to try, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64], value_name = "N,N,..",
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub(crate) concurrency: Vec<u32>,
     /// Repetitions of every cell (interleaved); pages/s is reported as
     /// min/median/max.
-    #[arg(long, default_value_t = 1, value_name = "N",
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) runs: u32,
     /// Print the results as JSON on stdout (the table goes to stderr).
@@ -219,6 +220,7 @@ pub(crate) struct BenchArgs {
     /// 1,000 links each until about N URLs are queued, then resume that
     /// crawl; report the coordinator's peak RSS and the times.
     #[arg(long, value_name = "N", conflicts_with_all = ["chart", "runs"],
+          allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
     pub(crate) frontier: Option<u64>,
 }
@@ -232,4 +234,33 @@ pub(crate) struct BenchSiteArgs {
     /// discover URLs far faster than it fetches them).
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub(crate) links_per_page: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A negative number is a bad value of its flag, never "unexpected
+    /// argument '-1'".
+    #[test]
+    fn negative_numbers_name_their_flag() {
+        for argv in [
+            &["trawl", "demo", "--pages", "-1"][..],
+            &["trawl", "demo", "--delay", "-1"],
+            &["trawl", "bench", "--pages", "-1"],
+            &["trawl", "bench", "--runs", "-2"],
+            &["trawl", "bench", "--workers", "-1,2"],
+            &["trawl", "bench", "--frontier", "-5"],
+            &["trawl", "crawl", "--timeout", "-3s"],
+            &["trawl", "crawl", "--crash-limit", "-3"],
+        ] {
+            let e = Cli::try_parse_from(argv).unwrap_err();
+            let msg = e.to_string();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{argv:?}: {msg}");
+            assert!(
+                msg.contains(argv[2]) && !msg.contains("unexpected argument"),
+                "{argv:?}: {msg}"
+            );
+        }
+    }
 }
