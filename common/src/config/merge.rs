@@ -1,5 +1,5 @@
 //! Flags over file, written once: [`Merge`] says how one value overrides
-//! another, and [`option_group!`] declares an option group (a struct that
+//! another, and [`option_group!`](crate::option_group) declares an option group (a struct that
 //! is clap arguments and a serde config section at once) together with its
 //! `Merge` impl, from the same field list. Adding an option to a group
 //! therefore needs no merge code.

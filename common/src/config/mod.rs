@@ -7,7 +7,7 @@
 //! command) and a serde section of the TOML config file (flat keys, as in
 //! `deploy/trawl.example.toml`). Fields are optional, so "not given" is a
 //! value: [`Merge`] lays the flags over the file, generically
-//! ([`option_group!`] derives it from the field list). Each group then
+//! ([`option_group!`](crate::option_group) derives it from the field list). Each group then
 //! resolves its own fields into the [`CrawlConfig`], reporting every
 //! invalid one by its flag name, before any process is started.
 //!
