@@ -27,15 +27,10 @@ impl Locations {
         e: ConfigError,
         key_of: impl Fn(&str) -> Option<&'static str>,
     ) -> ConfigError {
-        let (key, keep_field) = match e.field.split_once('.') {
-            Some((table, _)) => (table.to_owned(), true),
-            None => (key_of(&e.field).map_or_else(|| e.field.clone(), str::to_owned), false),
-        };
+        // `extract.NAME` is a key of its own; `--timeout` is `timeout_secs`.
+        let key = key_of(&e.field).map_or_else(|| e.field.clone(), str::to_owned);
         match self.0.get(&key) {
-            Some(at) => {
-                let field = if keep_field { e.field } else { key };
-                ConfigError::new(field, format!("{at}: {}", e.message))
-            }
+            Some(at) => ConfigError::new(key, format!("{at}: {}", e.message)),
             None => e,
         }
     }
@@ -117,10 +112,17 @@ impl<'a> Document<'a> {
         let mut errors = self.errors;
         errors.sort_by_key(|(at, _)| *at);
         if errors.is_empty() {
-            let root = self.root.get_ref();
             let at =
                 |v: &Spanned<_>| format!("{}{}", self.origin, location(self.text, v.span().start));
-            Ok(Locations(root.iter().map(|(k, v)| (k.get_ref().to_string(), at(v))).collect()))
+            let mut found = BTreeMap::new();
+            for (k, v) in self.root.get_ref() {
+                found.insert(k.get_ref().to_string(), at(v));
+                // One level down, for `extract.NAME`.
+                for (sub, sv) in v.get_ref().as_table().into_iter().flatten() {
+                    found.insert(format!("{}.{}", k.get_ref(), sub.get_ref()), at(sv));
+                }
+            }
+            Ok(Locations(found))
         } else {
             Err(ConfigErrors(errors.into_iter().map(|(_, e)| e).collect()))
         }

@@ -213,7 +213,7 @@ fn file_errors_name_the_key_line_and_column() {
         ("timeout_secs = 0\n", "timeout_secs", "1:16"),
         ("seeds = [\"ftp://x/\"]\n", "seeds", "1:9"),
         ("\nscope = \"planet\"\n", "scope", "2:9"),
-        ("[extract]\nposts = { selector = \"a[\" }\n", "extract.posts", "1:"),
+        ("[extract]\nposts = { selector = \"a[\" }\n", "extract.posts", "2:9"),
         ("seeds = [\n", "config", "1:10"),
     ] {
         let e = ConfigFile::from_toml(text).unwrap_err();
