@@ -211,6 +211,8 @@ fn file_errors_name_the_key_line_and_column() {
         // Valid TOML, invalid value: found by resolving, placed in the file.
         ("workers = 1\nconcurrency = 0\n", "concurrency", "2:15"),
         ("timeout_secs = 0\n", "timeout_secs", "1:16"),
+        ("workers = -1\n", "workers", "1:11"),
+        ("workers = \"lots\"\n", "workers", "1:11"),
         ("seeds = [\"ftp://x/\"]\n", "seeds", "1:9"),
         ("\nscope = \"planet\"\n", "scope", "2:9"),
         ("[extract]\nposts = { selector = \"a[\" }\n", "extract.posts", "2:9"),
@@ -220,6 +222,9 @@ fn file_errors_name_the_key_line_and_column() {
         let first = &e.0[0];
         assert_eq!(first.field, key, "{text:?}: {e}");
         assert!(first.message.starts_with(at), "{text:?} should point at {at}: {e}");
+    }
+    for text in ["workers = \"auto\"\n", "workers = 4\n", "workers = \"4\"\n"] {
+        assert!(ConfigFile::from_toml(text).is_ok(), "{text:?}");
     }
     let e = ConfigFile::from_toml("version = 9\n").unwrap_err();
     assert_eq!(fields(&e), ["version"]);
