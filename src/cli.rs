@@ -1,9 +1,10 @@
-//! The command line (clap derive): the raw stage of configuration. Values
-//! are checked by `RawCrawlConfig::resolve`, which names the bad flag.
+//! The command line (clap derive). The crawl options are the option groups
+//! of `trawl_common::config` (each both flags and a config-file section);
+//! their values are checked by `config::resolve`, which names the bad flag.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use trawl_common::config::FieldRule;
+use trawl_common::config::{CrawlOptions, TargetOptions};
 
 /// trawl: a fast multi-process web crawler you can query.
 #[derive(Debug, Parser)]
@@ -40,110 +41,14 @@ pub(crate) enum Command {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CrawlArgs {
-    /// Start URLs (http or https).
-    #[arg(value_name = "SEED_URL")]
-    pub(crate) seeds: Vec<String>,
-    /// Store directory (created if missing). Rerunning on the same store
-    /// resumes: stored pages are not fetched again.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: Option<PathBuf>,
-    /// TOML config file with any of these options; flags override it.
+    #[command(flatten)]
+    pub(crate) target: TargetOptions,
+    /// TOML config file with any of these options (keys as in
+    /// deploy/trawl.example.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) tuning: Tuning,
-}
-
-/// Flags shared by `crawl` and `demo`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Tuning {
-    /// Worker processes: a number, or `auto` to autoscale between 1 and 2 x cores.
-    #[arg(long, value_name = "N|auto")]
-    pub(crate) workers: Option<String>,
-    /// Autoscale the worker pool between MIN and MAX processes.
-    #[arg(long, value_name = "MIN..MAX")]
-    pub(crate) autoscale: Option<String>,
-    /// Replace a worker after it has fetched N pages (bounds its memory).
-    #[arg(long, value_name = "N")]
-    pub(crate) worker_max_pages: Option<u64>,
-    /// Record a URL as poison after N workers crashed holding it.
-    #[arg(long, value_name = "N")]
-    pub(crate) crash_limit: Option<u32>,
-    /// Address of the control/query API [default: 127.0.0.1:0].
-    #[arg(long, value_name = "IP:PORT")]
-    pub(crate) api: Option<String>,
-    /// Minimum seconds between two requests to one host
-    /// [default: 0.25 for public hosts, 0 for loopback].
-    #[arg(long, value_name = "SECS")]
-    pub(crate) delay: Option<f64>,
-    /// Most concurrent requests to one host [default: 1 for public hosts, unlimited for loopback].
-    #[arg(long, value_name = "N")]
-    pub(crate) per_host: Option<u32>,
-    /// Do not fetch or obey robots.txt.
-    #[arg(long)]
-    pub(crate) ignore_robots: bool,
-    /// Also seed the crawl from the sitemaps listed in robots.txt.
-    #[arg(long)]
-    pub(crate) sitemaps: bool,
-    /// Store complete response bodies (for `trawl export --format warc`).
-    #[arg(long)]
-    pub(crate) keep_bodies: bool,
-    /// Queued URLs kept in memory; the rest wait on disk in the store and
-    /// are read back as their hosts' turn comes [default: 100000].
-    #[arg(long, value_name = "N")]
-    pub(crate) frontier_memory: Option<u64>,
-    /// Only follow URLs matching this regex (repeatable: any may match).
-    #[arg(long, value_name = "REGEX")]
-    pub(crate) allow: Vec<String>,
-    /// Never follow URLs matching this regex (repeatable).
-    #[arg(long, value_name = "REGEX")]
-    pub(crate) deny: Vec<String>,
-    /// Bearer token for the API (required to bind a non-loopback address).
-    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
-    pub(crate) api_token: Option<String>,
-    /// Concurrent requests per worker.
-    #[arg(long, value_name = "N")]
-    pub(crate) concurrency: Option<u32>,
-    /// Stop after storing N pages.
-    #[arg(long, value_name = "N")]
-    pub(crate) max_pages: Option<u64>,
-    /// Do not follow links deeper than N (seeds are depth 0).
-    #[arg(long, value_name = "N")]
-    pub(crate) max_depth: Option<u32>,
-    /// Which links to follow: the seeds' hosts, their domains, or anything.
-    #[arg(long, value_name = "host|domain|any")]
-    pub(crate) scope: Option<String>,
-    /// User-Agent header.
-    #[arg(long, value_name = "STRING")]
-    pub(crate) user_agent: Option<String>,
-    /// Largest body read, in bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) max_bytes: Option<u64>,
-    /// Total per-request timeout, in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub(crate) timeout: Option<f64>,
-    /// Connect timeout, in seconds.
-    #[arg(long, value_name = "SECS")]
-    pub(crate) connect_timeout: Option<f64>,
-    /// Extra attempts after a connection error, a 5xx or a 429 (exponential
-    /// backoff with jitter, honouring Retry-After up to 30 s). Default 2.
-    #[arg(long, value_name = "N")]
-    pub(crate) retries: Option<u8>,
-    /// Follow links even from `<meta name=robots content=nofollow>` pages and
-    /// `rel=nofollow` anchors.
-    #[arg(long)]
-    pub(crate) ignore_nofollow: bool,
-    /// Extract a named field from every HTML page (repeatable).
-    /// SPEC is `SELECTOR[@WHAT[+WHAT]][*]`: WHAT is `text` (default), `html`
-    /// or an attribute (`href`/`src` come back as absolute URLs), `+WHAT` makes
-    /// pairs, a trailing `*` takes every match. E.g.
-    /// `posts=a.post-item-title@href+text*`.
-    #[arg(long = "extract", value_name = "NAME=SPEC", value_parser = parse_extract)]
-    pub(crate) extract: Vec<(String, FieldRule)>,
-}
-
-fn parse_extract(s: &str) -> Result<(String, FieldRule), String> {
-    FieldRule::parse_flag(s)
+    pub(crate) options: CrawlOptions,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -258,35 +163,51 @@ pub(crate) struct ScaleArgs {
     pub(crate) remote: RemoteArgs,
 }
 
+/// Workers the demo uses unless told otherwise.
+pub(crate) const DEMO_WORKERS: u32 = 4;
+/// What the demo extracts unless told otherwise.
+pub(crate) const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
+
+// The demo's own defaults, in its help.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("workers", |a| a.help(format!(
+    "Worker processes: a number, or `auto` to autoscale between 1 and 2 x cores [default: {}]",
+    DEMO_WORKERS
+))))]
+#[command(mut_arg("extract", |a| a.help(format!(
+    "Extract a named field from every HTML page (repeatable; SPEC as in `trawl crawl --help`) \
+     [default: {}]",
+    DEMO_EXTRACT
+))))]
 pub(crate) struct DemoArgs {
     /// Pages in the generated site.
-    #[arg(long, default_value_t = 3000, value_name = "N")]
+    #[arg(long, default_value_t = 3000, value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) pages: u32,
-    /// Keep the store in DIR instead of a temporary directory.
+    /// Keep the store in DIR [default: a temporary directory, deleted at exit].
     #[arg(long, value_name = "DIR")]
     pub(crate) store: Option<PathBuf>,
     #[command(flatten)]
-    pub(crate) tuning: Tuning,
+    pub(crate) options: CrawlOptions,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
     /// Pages in the generated site (about 44 KB each).
-    #[arg(long, default_value_t = 20_000, value_name = "N",
+    #[arg(long, default_value_t = 20_000, value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) pages: u32,
     /// Worker counts to try, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4], value_name = "N,N,..",
-          value_parser = clap::value_parser!(u32).range(1..=256))]
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub(crate) workers: Vec<u32>,
     /// Concurrent requests per worker to try, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64], value_name = "N,N,..",
-          value_parser = clap::value_parser!(u32).range(1..=4096))]
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub(crate) concurrency: Vec<u32>,
     /// Repetitions of every cell (interleaved); pages/s is reported as
     /// min/median/max.
-    #[arg(long, default_value_t = 1, value_name = "N",
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) runs: u32,
     /// Print the results as JSON on stdout (the table goes to stderr).
@@ -299,6 +220,7 @@ pub(crate) struct BenchArgs {
     /// 1,000 links each until about N URLs are queued, then resume that
     /// crawl; report the coordinator's peak RSS and the times.
     #[arg(long, value_name = "N", conflicts_with_all = ["chart", "runs"],
+          allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
     pub(crate) frontier: Option<u64>,
 }
@@ -312,4 +234,33 @@ pub(crate) struct BenchSiteArgs {
     /// discover URLs far faster than it fetches them).
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub(crate) links_per_page: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A negative number is a bad value of its flag, never "unexpected
+    /// argument '-1'".
+    #[test]
+    fn negative_numbers_name_their_flag() {
+        for argv in [
+            &["trawl", "demo", "--pages", "-1"][..],
+            &["trawl", "demo", "--delay", "-1"],
+            &["trawl", "bench", "--pages", "-1"],
+            &["trawl", "bench", "--runs", "-2"],
+            &["trawl", "bench", "--workers", "-1,2"],
+            &["trawl", "bench", "--frontier", "-5"],
+            &["trawl", "crawl", "--timeout", "-3s"],
+            &["trawl", "crawl", "--crash-limit", "-3"],
+        ] {
+            let e = Cli::try_parse_from(argv).unwrap_err();
+            let msg = e.to_string();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{argv:?}: {msg}");
+            assert!(
+                msg.contains(argv[2]) && !msg.contains("unexpected argument"),
+                "{argv:?}: {msg}"
+            );
+        }
+    }
 }

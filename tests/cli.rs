@@ -137,3 +137,87 @@ fn worker_run_by_hand_fails_with_a_message() {
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     assert!(out.stderr.contains("error"), "{}", out.stderr);
 }
+
+/// A value clap refuses (a negative number, a unit it does not know):
+/// exit 2, the flag and `says` on stderr, nothing fetched, no store.
+#[track_caller]
+fn refused(flag: &str, value: &str, says: &str) {
+    let server = SiteServer::start(SiteSpec::with_pages(5)).expect("site");
+    let dir = TestDir::new();
+    let store = dir.store();
+    let out = Trawl::crawl(&server.base_url(), &store)
+        .args([flag, value])
+        .run_within(Duration::from_secs(30));
+    let ctx = format!("`{}`\n--- stderr\n{}", out.line, out.stderr);
+    assert_eq!(out.code(), Some(2), "exit code of {ctx}");
+    assert!(out.stderr.contains(flag) && out.stderr.contains(says), "{ctx}");
+    assert!(!out.stderr.contains("unexpected argument"), "{ctx}");
+    assert!(!store.exists(), "the store directory was created: {ctx}");
+    assert_eq!(server.page_hits() + server.robots_hits(), 0, "fetched: {ctx}");
+}
+
+#[test]
+fn negative_values_are_refused_naming_the_flag() {
+    for flag in
+        ["--delay", "--timeout", "--connect-timeout", "--max-bytes", "--workers", "--max-pages"]
+    {
+        refused(flag, "-1", "must not be negative");
+    }
+    refused("--delay", "-250ms", "must not be negative");
+    refused("--max-bytes", "-5MiB", "must not be negative");
+}
+
+#[test]
+fn unknown_units_are_refused_with_examples() {
+    refused("--timeout", "30 parsecs", "e.g. 30s");
+    refused("--max-bytes", "10 XB", "e.g. 10MiB");
+}
+
+/// Human units reach the workers: a 1 KiB body cap makes the generated
+/// site's pages (several KB each) `too_large`, whichever way it is written.
+#[test]
+fn human_units_reach_the_workers() {
+    let server = SiteServer::start(SiteSpec::with_pages(20)).expect("site");
+    let dir = TestDir::new();
+    for (i, cap) in ["1KiB", "1024"].into_iter().enumerate() {
+        let store = dir.path(&format!("s{i}"));
+        Trawl::crawl(&server.base_url(), &store)
+            .args(["--workers", "1", "--max-bytes", cap, "--timeout", "30s"])
+            .args(["--connect-timeout", "1.5s", "--delay", "0ms"])
+            .run()
+            .success();
+        let pages = query_jsonl(&store);
+        assert!(!pages.is_empty(), "--max-bytes {cap}: nothing stored");
+        for p in &pages {
+            assert_eq!(s(p, "outcome"), "too_large", "--max-bytes {cap}: {p}");
+        }
+    }
+}
+
+/// Every option of `trawl crawl --help` shows its default, computed ones
+/// included.
+#[test]
+fn help_shows_every_default() {
+    let out = Trawl::new("crawl").arg("--help").run_within(Duration::from_secs(30));
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let options: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("--") || l.starts_with("-h"))
+        .collect();
+    assert!(options.len() > 25, "few options in:\n{}", out.stdout);
+    for line in options {
+        let exempt = ["--store", "--config", "-h, --help"].iter().any(|f| line.starts_with(f));
+        assert!(exempt || line.contains("[default: "), "no default shown: {line}");
+    }
+    for shown in [
+        "[default: 0.25s for public hosts, 0 for loopback]",
+        "[default: 10MiB]",
+        "[default: 30s]",
+        "[default: 16]",
+        "[default: 127.0.0.1:0]",
+    ] {
+        assert!(out.stdout.contains(shown), "`{shown}` missing:\n{}", out.stdout);
+    }
+}

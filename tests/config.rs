@@ -90,6 +90,57 @@ fn bad_config_values_name_the_key() {
     bad_config("version = 7\n", &["version"]);
 }
 
+/// A bad file names the key and where it is: `FILE:LINE:COLUMN`, for
+/// every bad key at once.
+#[test]
+fn config_errors_give_file_line_and_column() {
+    let server = site(5);
+    let dir = TestDir::new();
+    let file = dir.path("bad.toml");
+    std::fs::write(
+        &file,
+        "version = 1\nworkers = 2\n\ndelay_secs = -1\nmax_bytes = \"lots\"\nwokers = 3\n",
+    )
+    .unwrap();
+    let out = Trawl::crawl(&server.base_url(), &dir.store())
+        .arg("--config")
+        .arg(&file)
+        .run_within(Duration::from_secs(30));
+    let ctx = format!("--- stderr\n{}", out.stderr);
+    assert_eq!(out.code(), Some(2), "{ctx}");
+    let path = file.display().to_string();
+    for want in [
+        format!("invalid delay_secs: {path}:4:14: must not be negative"),
+        format!("invalid max_bytes: {path}:5:13: "),
+        format!("invalid wokers: {path}:6:1: unknown key (did you mean `workers`?)"),
+    ] {
+        assert!(out.stderr.contains(&want), "`{want}` missing: {ctx}");
+    }
+    assert!(!dir.store().exists(), "{ctx}");
+}
+
+/// The file takes human units too, as strings, and numbers in the plain
+/// unit: a 1 KiB body cap makes every page `too_large`.
+#[test]
+fn config_file_takes_human_units() {
+    let server = site(20);
+    let dir = TestDir::new();
+    let file = dir.path("units.toml");
+    std::fs::write(
+        &file,
+        "workers = 1\nmax_bytes = \"1KiB\"\ntimeout_secs = \"30s\"\n\
+         connect_timeout_secs = 1.5\ndelay_secs = \"0ms\"\n",
+    )
+    .unwrap();
+    let store = dir.store();
+    Trawl::crawl(&server.base_url(), &store).arg("--config").arg(&file).run().success();
+    let pages = query_jsonl(&store);
+    assert!(!pages.is_empty());
+    for p in &pages {
+        assert_eq!(s(p, "outcome"), "too_large", "{p}");
+    }
+}
+
 #[test]
 fn config_value_of_the_wrong_type_names_the_key() {
     // Like every other configuration error: `invalid max_pages: ...`, not

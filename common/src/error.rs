@@ -7,9 +7,11 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("invalid {field}: {message}")]
 pub struct ConfigError {
-    /// The flag or key, e.g. `--workers` or `seed`.
+    /// The flag or key, e.g. `--workers`, `seed`, or for a config-file
+    /// value its key (`timeout_secs`, `extract.posts`).
     pub field: String,
-    /// What is wrong with it.
+    /// What is wrong with it; for a config-file value it starts with
+    /// `FILE:LINE:COLUMN: `.
     pub message: String,
 }
 

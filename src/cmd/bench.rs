@@ -18,7 +18,9 @@ use anyhow::{Context as _, anyhow};
 use results::{BenchReport, Sample};
 use site::SiteProcess;
 use std::process::ExitCode;
-use trawl_common::config::{FieldRule, RawCrawlConfig};
+use trawl_common::config::{
+    self, CrawlOptions, FieldRule, OutputOptions, PoolOptions, TargetOptions, Workers,
+};
 
 /// What every bench crawl extracts besides the title.
 const BENCH_EXTRACT: &str = "posts=a.post-item-title@href+text*";
@@ -80,18 +82,25 @@ fn crawl_once(
 ) -> anyhow::Result<Sample> {
     let site = SiteProcess::start(pages, trawl_site::SiteSpec::default().links_per_page)?;
     let tmp = tempfile::tempdir().context("creating a temporary store")?;
-    let config = RawCrawlConfig {
+    let target = TargetOptions {
         seeds: vec![site.base_url().to_owned()],
         store: Some(tmp.path().join("store")),
-        workers: Some(workers.to_string()),
-        concurrency: Some(concurrency),
+    };
+    let options = CrawlOptions {
+        pool: PoolOptions {
+            workers: Some(Workers::Count(workers)),
+            concurrency: Some(concurrency),
+            ..Default::default()
+        },
         // Identical work to the reference crawlers: title plus every
         // `a.post-item-title` (href, text) pair, stored.
-        extract: [FieldRule::parse_flag(BENCH_EXTRACT).map_err(anyhow::Error::msg)?].into(),
+        output: OutputOptions {
+            extract: vec![FieldRule::parse_flag(BENCH_EXTRACT).map_err(anyhow::Error::msg)?],
+            ..Default::default()
+        },
         ..Default::default()
-    }
-    .resolve()
-    .map_err(|e| anyhow!("{e}"))?;
+    };
+    let config = config::resolve(target, options).map_err(|e| anyhow!("{e}"))?;
     // The peak of this crawl, not of the ones before it in this process.
     process::reset_peak_rss();
     let summary = trawl_coordinator::run(&config, launch, &mut |_| {})?;

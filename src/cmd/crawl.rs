@@ -2,79 +2,41 @@
 //! run the coordinator with a progress line, print the summary.
 
 use super::report;
-use crate::cli::{CrawlArgs, Tuning};
+use crate::cli::CrawlArgs;
 use std::process::ExitCode;
-use trawl_common::config::{CrawlConfig, RawCrawlConfig};
+use trawl_common::config::{
+    self, ConfigErrors, ConfigFile, CrawlConfig, CrawlOptions, TargetOptions,
+};
 use trawl_coordinator::WorkerLaunch;
 
 /// Exit code for a configuration error (as clap uses for bad flags).
-const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 
 pub(crate) fn run(args: CrawlArgs) -> anyhow::Result<ExitCode> {
-    if let Some(name) = duplicate_field(&args.tuning.extract) {
-        eprintln!("trawl: error: invalid --extract: field {name:?} is given twice");
-        return Ok(ExitCode::from(USAGE));
-    }
-    let flags = raw_config(args.seeds, args.store, args.tuning);
-    let raw = match &args.config {
-        Some(path) => RawCrawlConfig::from_file(path).map(|file| file.merged_with(flags)),
-        None => Ok(flags),
-    };
-    let config = match raw.and_then(RawCrawlConfig::resolve) {
-        Ok(c) => c,
-        Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("trawl: error: {e}");
-            }
-            return Ok(ExitCode::from(USAGE));
+    match resolve(args) {
+        Ok(config) => {
+            crawl(&config)?;
+            Ok(ExitCode::SUCCESS)
         }
-    };
-    crawl(&config)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The raw configuration from flags.
-pub(crate) fn raw_config(
-    seeds: Vec<String>,
-    store: Option<std::path::PathBuf>,
-    t: Tuning,
-) -> RawCrawlConfig {
-    RawCrawlConfig {
-        version: None,
-        seeds,
-        store,
-        workers: t.workers,
-        autoscale: t.autoscale,
-        worker_max_pages: t.worker_max_pages,
-        crash_limit: t.crash_limit,
-        api: t.api,
-        api_token: t.api_token,
-        delay_secs: t.delay,
-        per_host: t.per_host,
-        ignore_robots: t.ignore_robots.then_some(true),
-        sitemaps: t.sitemaps.then_some(true),
-        keep_bodies: t.keep_bodies.then_some(true),
-        frontier_memory: t.frontier_memory,
-        allow: t.allow,
-        deny: t.deny,
-        concurrency: t.concurrency,
-        max_pages: t.max_pages,
-        max_depth: t.max_depth,
-        scope: t.scope,
-        user_agent: t.user_agent,
-        max_bytes: t.max_bytes,
-        timeout_secs: t.timeout,
-        connect_timeout_secs: t.connect_timeout,
-        retries: t.retries,
-        ignore_nofollow: t.ignore_nofollow,
-        extract: t.extract.into_iter().collect(),
+        Err(errors) => Ok(usage_error(&errors)),
     }
 }
 
-/// The first `--extract` name given more than once.
-fn duplicate_field(fields: &[(String, trawl_common::config::FieldRule)]) -> Option<&str> {
-    let mut seen = std::collections::HashSet::new();
-    fields.iter().map(|(n, _)| n.as_str()).find(|n| !seen.insert(*n))
+/// The config file (if any) with the flags laid over it, resolved.
+fn resolve(args: CrawlArgs) -> Result<CrawlConfig, ConfigErrors> {
+    let (target, options): (TargetOptions, CrawlOptions) = match &args.config {
+        Some(path) => ConfigFile::from_file(path)?.merged_with(args.target, args.options),
+        None => (args.target, args.options),
+    };
+    config::resolve(target, options)
+}
+
+/// Prints every configuration error; the exit code for them.
+pub(crate) fn usage_error(errors: &ConfigErrors) -> ExitCode {
+    for e in &errors.0 {
+        eprintln!("trawl: error: {e}");
+    }
+    ExitCode::from(USAGE)
 }
 
 /// Runs a resolved crawl with live progress and prints its summary.
@@ -95,6 +57,7 @@ mod tests {
     use clap::Parser as _;
 
     fn args(argv: &[&str]) -> CrawlArgs {
+        let argv = [&["trawl", "crawl"], argv].concat();
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Crawl(a) => a,
             other => panic!("not crawl: {other:?}"),
@@ -104,8 +67,6 @@ mod tests {
     #[test]
     fn extract_flags_reach_the_config() {
         let a = args(&[
-            "trawl",
-            "crawl",
             "http://127.0.0.1:1/",
             "--store",
             "/tmp/x",
@@ -117,7 +78,7 @@ mod tests {
             "--extract",
             "h=h1",
         ]);
-        let c = raw_config(a.seeds, a.store, a.tuning).resolve().unwrap();
+        let c = resolve(a).unwrap();
         assert_eq!(c.fetch.retries, 4);
         assert!(c.ignore_nofollow);
         let names: Vec<&str> = c.extract.iter().map(|r| r.name.as_str()).collect();
@@ -126,29 +87,47 @@ mod tests {
 
     #[test]
     fn bad_selector_is_a_usage_error_before_any_worker() {
-        let a = args(&[
-            "trawl",
-            "crawl",
-            "http://127.0.0.1:1/",
-            "--store",
-            "/nonexistent/x",
-            "--extract",
-            "posts=a[@href",
-        ]);
         // Exit code 2 without starting anything (the store is never opened).
-        assert_eq!(run(a).unwrap(), ExitCode::from(USAGE));
-        let a = args(&[
-            "trawl",
-            "crawl",
-            "http://127.0.0.1:1/",
-            "--store",
-            "/nonexistent/x",
-            "--extract",
-            "a=h1",
-            "--extract",
-            "a=h2",
-        ]);
-        assert_eq!(run(a).unwrap(), ExitCode::from(USAGE));
+        for extra in
+            [&["--extract", "posts=a[@href"][..], &["--extract", "a=h1", "--extract", "a=h2"]]
+        {
+            let a = args(&[&["http://127.0.0.1:1/", "--store", "/nonexistent/x"], extra].concat());
+            assert_eq!(run(a).unwrap(), ExitCode::from(USAGE), "{extra:?}");
+        }
         assert!(Cli::try_parse_from(["trawl", "crawl", "--extract", "nonsense"]).is_err());
+    }
+
+    /// A flag is laid over the file; what the flags leave out comes from it.
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "seeds = [\"http://127.0.0.1:1/\"]\nstore = \"/tmp/s\"\nworkers = 3\n\
+             delay_secs = \"250ms\"\nmax_bytes = \"1MiB\"\nignore_robots = true\n",
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let c =
+            resolve(args(&["--config", path, "--workers", "5", "--ignore-robots=false"])).unwrap();
+        assert_eq!(c.workers, 5);
+        assert!(c.robots, "--ignore-robots=false beats the file's true");
+        assert_eq!(c.delay, Some(std::time::Duration::from_millis(250)));
+        assert_eq!(c.fetch.max_bytes, 1 << 20);
+        assert_eq!(c.store, std::path::Path::new("/tmp/s"));
+        let c = resolve(args(&["--config", path, "http://127.0.0.1:2/"])).unwrap();
+        assert_eq!(c.seeds.len(), 1, "seeds on the command line replace the file's");
+        assert_eq!(c.seeds[0].as_str(), "http://127.0.0.1:2/");
+        assert!(!c.robots);
+    }
+
+    /// Boolean flags take no value unless written `--flag=BOOL`, so a seed
+    /// after one is still a seed.
+    #[test]
+    fn a_bool_flag_does_not_swallow_a_seed() {
+        let a = args(&["--keep-bodies", "http://127.0.0.1:1/", "--store", "/tmp/x"]);
+        assert_eq!(a.target.seeds, ["http://127.0.0.1:1/"]);
+        assert!(resolve(a).unwrap().keep_bodies);
     }
 }

@@ -2,18 +2,13 @@
 //! it with several workers, then show what was stored.
 
 use super::crawl;
-use crate::cli::DemoArgs;
+use crate::cli::{DEMO_EXTRACT, DEMO_WORKERS, DemoArgs};
 use anyhow::Context as _;
 use std::process::ExitCode;
-use trawl_common::config::FieldRule;
+use trawl_common::config::{self, FieldRule, TargetOptions, Workers};
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::Store;
 use trawl_site::{SiteServer, SiteSpec};
-
-/// Workers the demo uses unless told otherwise.
-const DEMO_WORKERS: u32 = 4;
-/// What the demo extracts unless told otherwise.
-const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
 
 pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let server =
@@ -26,22 +21,17 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             tmp.path().join("store")
         }
     };
-    let mut tuning = args.tuning;
-    tuning.workers = tuning.workers.or(Some(DEMO_WORKERS.to_string()));
-    if tuning.extract.is_empty() {
+    let mut options = args.options;
+    options.pool.workers = options.pool.workers.or(Some(Workers::Count(DEMO_WORKERS)));
+    if options.output.extract.is_empty() {
         // The classic blog-listing extraction: every post link with its title.
         let rule = FieldRule::parse_flag(DEMO_EXTRACT).map_err(anyhow::Error::msg)?;
-        tuning.extract.push(rule);
+        options.output.extract.push(rule);
     }
-    let raw = crawl::raw_config(vec![server.base_url()], Some(store.clone()), tuning);
-    let config = match raw.resolve() {
+    let target = TargetOptions { seeds: vec![server.base_url()], store: Some(store.clone()) };
+    let config = match config::resolve(target, options) {
         Ok(c) => c,
-        Err(errors) => {
-            for e in &errors.0 {
-                eprintln!("trawl: error: {e}");
-            }
-            return Ok(ExitCode::from(2));
-        }
+        Err(errors) => return Ok(crawl::usage_error(&errors)),
     };
     println!(
         "serving a generated site of {} pages at {} and crawling it with {} workers",

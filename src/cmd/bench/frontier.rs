@@ -11,7 +11,9 @@
 use super::site::SiteProcess;
 use anyhow::{Context as _, anyhow};
 use std::process::ExitCode;
-use trawl_common::config::{DEFAULT_FRONTIER_MEMORY, RawCrawlConfig};
+use trawl_common::config::{
+    self, CrawlOptions, DEFAULT_FRONTIER_MEMORY, LimitOptions, PoolOptions, TargetOptions, Workers,
+};
 use trawl_common::process;
 use trawl_coordinator::{CrawlSummary, WorkerLaunch};
 
@@ -76,15 +78,13 @@ fn crawl(
     max_pages: u64,
     launch: &WorkerLaunch,
 ) -> anyhow::Result<CrawlSummary> {
-    let config = RawCrawlConfig {
-        seeds: vec![seed.to_owned()],
-        store: Some(store.to_owned()),
-        workers: Some("2".into()),
-        max_pages: Some(max_pages),
+    let target = TargetOptions { seeds: vec![seed.to_owned()], store: Some(store.to_owned()) };
+    let options = CrawlOptions {
+        pool: PoolOptions { workers: Some(Workers::Count(2)), ..Default::default() },
+        limits: LimitOptions { max_pages: Some(max_pages), ..Default::default() },
         ..Default::default()
-    }
-    .resolve()
-    .map_err(|e| anyhow!("{e}"))?;
+    };
+    let config = config::resolve(target, options).map_err(|e| anyhow!("{e}"))?;
     process::reset_peak_rss();
     Ok(trawl_coordinator::run(&config, launch, &mut |_| {})?)
 }

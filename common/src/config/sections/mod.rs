@@ -1,0 +1,20 @@
+//! The option groups, one concept each. Every group is declared with
+//! [`option_group!`](crate::option_group) and resolves its own fields.
+
+mod api;
+mod fetch;
+mod limits;
+mod output;
+mod politeness;
+mod pool;
+mod scope;
+mod target;
+
+pub use api::ApiOptions;
+pub use fetch::FetchOptions;
+pub use limits::LimitOptions;
+pub use output::OutputOptions;
+pub use politeness::PolitenessOptions;
+pub use pool::{MAX_WORKERS, PoolOptions, Workers};
+pub use scope::ScopeOptions;
+pub use target::TargetOptions;
