@@ -199,7 +199,7 @@ pub(crate) struct BenchArgs {
     pub(crate) pages: u32,
     /// Worker counts to try, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4], value_name = "N,N,..",
-          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=256))]
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(trawl_common::ids::MAX_WORKERS)))]
     pub(crate) workers: Vec<u32>,
     /// Concurrent requests per worker to try, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64], value_name = "N,N,..",

@@ -128,20 +128,16 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trawl_common::config::RawCrawlConfig;
+    use trawl_common::config::{CrawlOptions, TargetOptions, resolve};
 
     #[test]
     fn a_store_path_that_is_a_file_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("store");
         std::fs::write(&file, "not a store").unwrap();
-        let config = RawCrawlConfig {
-            seeds: vec!["http://127.0.0.1:9/".into()],
-            store: Some(file.clone()),
-            ..RawCrawlConfig::default()
-        }
-        .resolve()
-        .unwrap();
+        let target =
+            TargetOptions { seeds: vec!["http://127.0.0.1:9/".into()], store: Some(file.clone()) };
+        let config = resolve(target, CrawlOptions::default()).unwrap();
         let launch = WorkerLaunch { program: "/nonexistent".into(), args: Vec::new() };
         let err = run(&config, &launch, &mut |_| {}).unwrap_err();
         assert!(

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
-use trawl_common::config::RawCrawlConfig;
+use trawl_common::config::{CrawlOptions, TargetOptions, Workers, resolve};
 use trawl_common::ids::WorkerId;
 use trawl_common::protocol::{FetchOutcome, Lease, PageReport, ToWorker};
 
@@ -100,17 +100,17 @@ fn url(i: usize) -> String {
     format!("http://127.0.0.1:9/p{i}")
 }
 
-fn rig(seeds: usize, tweak: impl FnOnce(&mut RawCrawlConfig)) -> Rig {
+fn rig(seeds: usize, tweak: impl FnOnce(&mut CrawlOptions)) -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let mut raw = RawCrawlConfig {
+    let target = TargetOptions {
         seeds: (0..seeds).map(url).collect(),
         store: Some(dir.path().join("store")),
-        workers: Some("1".into()),
-        ignore_robots: Some(true),
-        ..RawCrawlConfig::default()
     };
-    tweak(&mut raw);
-    let config = raw.resolve().unwrap();
+    let mut options = CrawlOptions::default();
+    options.pool.workers = Some(Workers::Count(1));
+    options.politeness.ignore_robots = Some(true);
+    tweak(&mut options);
+    let config = resolve(target, options).unwrap();
     let store = Store::open(&config.store).unwrap();
     let writer = store.writer().unwrap();
     Rig { _dir: dir, store, writer, config }
@@ -253,7 +253,7 @@ fn only(plan: &BTreeMap<WorkerId, Vec<Lease>>) -> (WorkerId, Vec<Lease>) {
 
 #[test]
 fn crash_suspects_are_reissued_alone_then_poison() {
-    let rig = rig(2, |c| c.crash_limit = Some(3));
+    let rig = rig(2, |c| c.pool.crash_limit = Some(3));
     let mut d = rig.drive();
     let (w0, leases) = only(&d.assign());
     assert_eq!(leases.len(), 2);
@@ -286,7 +286,7 @@ fn crash_suspects_are_reissued_alone_then_poison() {
 
 #[test]
 fn outside_kills_within_memory_never_make_poison() {
-    let rig = rig(1, |c| c.crash_limit = Some(2));
+    let rig = rig(1, |c| c.pool.crash_limit = Some(2));
     let mut d = rig.drive();
     for round in 0..5 {
         let (w, leases) = only(&d.assign());
@@ -307,7 +307,7 @@ fn outside_kills_within_memory_never_make_poison() {
 
 #[test]
 fn sigkill_near_the_memory_budget_counts_as_out_of_memory() {
-    let rig = rig(1, |c| c.crash_limit = Some(2));
+    let rig = rig(1, |c| c.pool.crash_limit = Some(2));
     let mut d = rig.drive();
     for _ in 0..2 {
         let (w, _) = only(&d.assign());
@@ -354,7 +354,7 @@ fn heartbeats_keep_a_busy_worker_alive() {
 
 #[test]
 fn scale_down_drains_the_least_busy_worker_and_requeues_its_leases() {
-    let rig = rig(6, |c| c.workers = Some("2".into()));
+    let rig = rig(6, |c| c.pool.workers = Some(Workers::Count(2)));
     let mut d = rig.drive();
     let plan = d.assign();
     assert_eq!(plan.len(), 2, "{plan:?}");
@@ -389,7 +389,7 @@ fn scale_down_drains_the_least_busy_worker_and_requeues_its_leases() {
 
 #[test]
 fn a_worker_is_recycled_after_worker_max_pages() {
-    let rig = rig(3, |c| c.worker_max_pages = Some(2));
+    let rig = rig(3, |c| c.pool.worker_max_pages = Some(2));
     let mut d = rig.drive();
     let (w0, leases) = only(&d.assign());
     d.ok(w0, &leases[0]);
@@ -408,7 +408,7 @@ fn a_worker_is_recycled_after_worker_max_pages() {
 
 #[test]
 fn a_throttled_page_is_retried_then_stored() {
-    let rig = rig(1, |c| c.retries = Some(2));
+    let rig = rig(1, |c| c.fetch.retries = Some(2));
     let mut d = rig.drive();
     for attempt in 0..3 {
         d.advance(Duration::from_secs(3600));

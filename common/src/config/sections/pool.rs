@@ -8,8 +8,7 @@ use serde::de::{self, Deserializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// Most worker processes (`--workers`, `--autoscale`, `trawl scale`).
-pub const MAX_WORKERS: u32 = 256;
+pub use crate::ids::MAX_WORKERS;
 
 crate::option_group! {
     /// Worker processes.
