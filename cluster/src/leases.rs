@@ -17,7 +17,7 @@
 use crate::cluster::{Cluster, millis};
 use crate::error::ClusterError;
 use crate::partition::PartitionId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_postgres::Row;
 
 /// How many times a partition has changed owner. Only ever grows.
@@ -36,6 +36,14 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// The local instant after which this machine must not start new work
+    /// for the partition: `sent` is when the request that returned this
+    /// lease was sent (so the database's answer can only be later), less
+    /// a `margin` for the work already handed out to finish or be fenced.
+    pub fn deadline(&self, sent: Instant, margin: Duration) -> Instant {
+        sent + self.valid_for.saturating_sub(margin)
+    }
+
     fn from_row(row: &Row) -> Result<Self, ClusterError> {
         let id: i32 = row.try_get(0)?;
         let partition = PartitionId::from_db(id)
@@ -169,5 +177,20 @@ impl Cluster {
             )
             .await?;
         rows.iter().map(Lease::from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_deadline_counts_from_the_request_and_keeps_a_margin() {
+        let partition = PartitionId::of_host("h");
+        let lease = Lease { partition, epoch: Epoch(3), valid_for: Duration::from_secs(10) };
+        let sent = Instant::now();
+        assert_eq!(lease.deadline(sent, Duration::from_secs(3)), sent + Duration::from_secs(7));
+        // A margin longer than the lease means: stop now.
+        assert_eq!(lease.deadline(sent, Duration::from_secs(30)), sent);
     }
 }

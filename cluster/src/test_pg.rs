@@ -1,9 +1,9 @@
 //! A private PostgreSQL server for tests (feature `test-support`).
 //!
 //! Debian installs `initdb` and `postgres` in `/usr/lib/postgresql/<v>/bin`,
-//! off PATH, and both refuse to run as root, which tests and CI are. So the
-//! server's temp dir is chowned to the `postgres` user and the binaries run
-//! with that uid. The server listens on 127.0.0.1 on a free port, with its
+//! off PATH, and both refuse to run as root, which tests and CI are. So,
+//! as root, the server's temp dir is chowned to the `postgres` user and the
+//! binaries run with that uid (as any other user, they run as that user). The server listens on 127.0.0.1 on a free port, with its
 //! Unix socket in the temp dir (never `/var/run/postgresql`), trusts local
 //! connections (`initdb -A trust -U postgres`), and is stopped and deleted
 //! on drop. [`TestPostgres::restart`] stops it (fast shutdown) and starts it
@@ -35,8 +35,10 @@ pub struct TestPostgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
-    uid: u32,
-    gid: u32,
+    /// The `postgres` user's (uid, gid) when running as root; `None`
+    /// when the tests already run as an ordinary user, who can run the
+    /// server as itself.
+    run_as: Option<(u32, u32)>,
     options: TestPostgresOptions,
     child: Option<Child>,
 }
@@ -50,11 +52,13 @@ impl TestPostgres {
     /// Initializes a data directory and starts a server on it.
     pub fn start_with(options: TestPostgresOptions) -> io::Result<Self> {
         let bin = find_bin_dir()?;
-        let (uid, gid) = postgres_user()?;
+        let run_as = if running_as_root()? { Some(postgres_user()?) } else { None };
         let dir = tempfile::Builder::new().prefix("trawl-pg-").tempdir()?;
-        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
+        }
         let port = free_port()?;
-        let mut pg = Self { dir, bin, port, uid, gid, options, child: None };
+        let mut pg = Self { dir, bin, port, run_as, options, child: None };
         let out = pg
             .command("initdb")
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
@@ -123,18 +127,19 @@ impl TestPostgres {
     /// A command for one of the server's binaries, run as `postgres`.
     fn command(&self, name: &str) -> Command {
         let mut cmd = Command::new(self.bin.join(name));
-        cmd.uid(self.uid).gid(self.gid).current_dir(self.dir.path());
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.current_dir(self.dir.path());
         cmd
     }
 
     fn launch(&mut self) -> io::Result<()> {
         let log =
             File::options().create(true).append(true).open(self.dir.path().join("postgres.log"))?;
-        std::os::unix::fs::chown(
-            self.dir.path().join("postgres.log"),
-            Some(self.uid),
-            Some(self.gid),
-        )?;
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(self.dir.path().join("postgres.log"), Some(uid), Some(gid))?;
+        }
         let durable = if self.options.durable { "on" } else { "off" };
         let child = self
             .command("postgres")
@@ -216,6 +221,12 @@ fn find_bin_dir() -> io::Result<PathBuf> {
     found.pop().map(|(_, bin)| bin).ok_or_else(|| {
         io::Error::other("no /usr/lib/postgresql/*/bin/postgres (apt-get install postgresql)")
     })
+}
+
+/// Whether this process runs as root (which `initdb` and `postgres` refuse).
+fn running_as_root() -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata("/proc/self")?.uid() == 0)
 }
 
 /// uid and gid of the `postgres` user, from /etc/passwd.

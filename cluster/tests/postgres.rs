@@ -306,3 +306,40 @@ async fn committed_state_survives_a_postgres_restart_and_the_pool_reconnects() {
     let b = join(&pg, "b").await;
     assert_eq!(b.page_count().await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn machines_join_and_commit_overlapping_urls_concurrently() {
+    let pg = TestPostgres::start().unwrap();
+    // Both apply the schema at once: the advisory lock serializes them.
+    let (a, b) = tokio::join!(join(&pg, "a"), join(&pg, "b"));
+    let half = ALL / 2;
+    let a_held = held(&a.acquire(half, LONG).await.unwrap());
+    let b_held = held(&b.acquire(half, LONG).await.unwrap());
+    assert_eq!(a_held.len() + b_held.len(), ALL);
+    // Overlapping URL sets in opposite orders: sorted inserts (and
+    // retries) mean no deadlock surfaces, and each URL is stored once.
+    let urls = |round: usize, rev: bool| {
+        let mut v: Vec<NewUrl> = (0..400)
+            .map(|i| NewUrl::new(&url(&format!("http://h{}.test/{round}/{i}", i % 37)), 1))
+            .collect();
+        if rev {
+            v.reverse();
+        }
+        Batch { urls: v, ..Batch::default() }
+    };
+    let mut new = 0;
+    for round in 0..10 {
+        let (forward, backward) = (urls(round, false), urls(round, true));
+        let (x, y) = tokio::join!(a.commit(&a_held, &forward), b.commit(&b_held, &backward));
+        new += x.unwrap().new_urls + y.unwrap().new_urls;
+    }
+    assert_eq!(new, 4000);
+    assert_eq!(a.queued_count().await.unwrap(), 4000);
+    // Each URL's notification went to its owner's inbox, once.
+    let a_parts: Vec<PartitionId> = a_held.keys().copied().collect();
+    let b_parts: Vec<PartitionId> = b_held.keys().copied().collect();
+    let inboxed =
+        a.drain_inbox(&a_parts).await.unwrap().len() + b.drain_inbox(&b_parts).await.unwrap().len();
+    assert!(inboxed <= 4000, "only URLs the committer did not own: {inboxed}");
+    assert!(inboxed > 0);
+}
