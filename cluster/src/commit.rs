@@ -168,9 +168,15 @@ impl Cluster {
         if !not_held.is_empty() {
             return Err(ClusterError::Fenced { partitions: not_held });
         }
+        // The partitions of new URLs this machine believes it owns are
+        // checked (and share-locked) too: one it lost gets an inbox row
+        // for its new owner instead of being left to a takeover that
+        // already happened.
+        let url_own: BTreeSet<PartitionId> =
+            batch.urls.iter().map(|u| u.partition).filter(|p| held.contains_key(p)).collect();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let ids: Vec<i32> = needed.iter().map(|p| p.as_i32()).collect();
+        let ids: Vec<i32> = needed.union(&url_own).map(|p| p.as_i32()).collect();
         let rows = tx
             .query(
                 "SELECT id, epoch FROM trawl.partitions
@@ -195,7 +201,11 @@ impl Cluster {
             done.pages = insert_pages(&tx, self.machine().as_str(), &batch.pages).await?;
         }
         if !batch.urls.is_empty() {
-            let owned: Vec<i32> = held.keys().map(|p| p.as_i32()).collect();
+            let owned: Vec<i32> = url_own
+                .iter()
+                .filter(|p| current.get(&p.as_i32()) == held.get(p))
+                .map(|p| p.as_i32())
+                .collect();
             (done.new_urls, done.inbox) = insert_urls(&tx, &batch.urls, &owned).await?;
         }
         if !batch.crashes.is_empty() {

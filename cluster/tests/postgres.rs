@@ -343,3 +343,22 @@ async fn machines_join_and_commit_overlapping_urls_concurrently() {
     assert!(inboxed <= 4000, "only URLs the committer did not own: {inboxed}");
     assert!(inboxed > 0);
 }
+
+#[tokio::test]
+async fn a_url_for_a_lost_partition_reaches_its_new_owner() {
+    let pg = TestPostgres::start().unwrap();
+    let a = join(&pg, "a").await;
+    let b = join(&pg, "b").await;
+    let a_held = held(&a.acquire(ALL, SHORT).await.unwrap());
+    tokio::time::sleep(SHORT * 2).await;
+    let b_held = held(&b.acquire(ALL, LONG).await.unwrap());
+    // A still believes it owns every partition; a batch of URLs only (no
+    // page to fence) commits, and the URL is announced to B.
+    let found = NewUrl::new(&url("http://127.0.0.1:8005/found"), 2);
+    let done = a.commit(&a_held, &Batch { urls: vec![found], ..Batch::default() }).await.unwrap();
+    assert_eq!((done.new_urls, done.inbox), (1, 1));
+    let p = PartitionId::of_host("127.0.0.1:8005");
+    assert!(b_held.contains_key(&p));
+    assert!(a.drain_inbox(&[p]).await.unwrap().is_empty());
+    assert_eq!(queued_urls(&b.drain_inbox(&[p]).await.unwrap()), ["http://127.0.0.1:8005/found"]);
+}
