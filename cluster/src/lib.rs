@@ -13,7 +13,8 @@
 //! - [`schema`]: versioned SQL migrations, applied at join.
 //! - [`Cluster`] (`cluster.rs`): the pooled connection and the machine's
 //!   row; `leases.rs`: acquire / renew / release with epochs on the
-//!   database's clock; `commit.rs`: the fenced batch commit; `queue.rs`:
+//!   database's clock; `rows.rs`: what a machine writes; `commit.rs`: the
+//!   fenced batch commit; `queue.rs`:
 //!   takeover loads and the inbox; `robots.rs`; `pages.rs`: reading
 //!   records back.
 //! - `test_pg` (feature `test-support`): a private PostgreSQL server for
@@ -30,14 +31,16 @@ mod pages;
 pub mod partition;
 mod queue;
 mod robots;
+mod rows;
 pub mod schema;
 #[cfg(feature = "test-support")]
 pub mod test_pg;
 
 pub use cluster::{Cluster, MachineId};
-pub use commit::{Batch, Committed, Crash, NewUrl, PageRow};
+pub use commit::{Batch, Committed};
 pub use error::ClusterError;
 pub use leases::{Epoch, Lease};
 pub use partition::{PARTITIONS, PartitionId, fair_share};
 pub use queue::QueuedUrl;
 pub use robots::RobotsRow;
+pub use rows::{Crash, NewUrl, PageRow};

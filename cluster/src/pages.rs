@@ -1,9 +1,9 @@
 //! Reading page records back (what `trawl query --cluster` will build on).
 
 use crate::cluster::Cluster;
-use crate::commit::PageRow;
 use crate::error::ClusterError;
 use crate::partition::PartitionId;
+use crate::rows::PageRow;
 use trawl_common::protocol::FetchOutcome;
 
 /// `not_html` -> `NotHtml`: a [`FetchOutcome::kind`] as its serde variant.

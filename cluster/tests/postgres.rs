@@ -362,3 +362,30 @@ async fn a_url_for_a_lost_partition_reaches_its_new_owner() {
     assert!(a.drain_inbox(&[p]).await.unwrap().is_empty());
     assert_eq!(queued_urls(&b.drain_inbox(&[p]).await.unwrap()), ["http://127.0.0.1:8005/found"]);
 }
+
+#[tokio::test]
+async fn a_database_with_a_newer_schema_is_refused() {
+    let pg = TestPostgres::start().unwrap();
+    let a = join(&pg, "a").await;
+    // Joining again applies nothing and keeps the data.
+    let again = join(&pg, "a").await;
+    assert_eq!(again.live_machines(LONG).await.unwrap(), 1);
+    a.client()
+        .await
+        .unwrap()
+        .execute("INSERT INTO trawl.schema_migrations (version) VALUES (99)", &[])
+        .await
+        .unwrap();
+    let refused = Cluster::join(&pg.url(), MachineId::new("c").unwrap(), "c:1").await;
+    match refused {
+        Err(ClusterError::SchemaTooNew { found: 99, known }) => {
+            assert_eq!(known, trawl_cluster::schema::current_version());
+        }
+        other => panic!("expected SchemaTooNew, got {:?}", other.map(|c| c.machine().clone())),
+    }
+    assert!(
+        Cluster::join("postgres://nobody@127.0.0.1:notaport/x", MachineId::new("d").unwrap(), "d")
+            .await
+            .is_err_and(|e| matches!(e, ClusterError::Config(_)))
+    );
+}
