@@ -66,6 +66,16 @@ async fn leases_acquire_renew_expire_and_are_stolen_at_a_new_epoch() {
     let a = join(&pg, "a").await;
     let b = join(&pg, "b").await;
     assert_eq!(a.live_machines(LONG).await.unwrap(), 2);
+    a.heartbeat(4, 12.5).await.unwrap();
+    let row = a
+        .client()
+        .await
+        .unwrap()
+        .query_one("SELECT address, workers, pages_per_sec FROM trawl.machines WHERE id = 'a'", &[])
+        .await
+        .unwrap();
+    let (address, workers, rate): (String, i32, f32) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((address.as_str(), workers, rate), ("a:9000", 4, 12.5));
 
     let a_leases = a.acquire(10, SHORT).await.unwrap();
     assert_eq!(a_leases.len(), 10);
