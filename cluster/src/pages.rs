@@ -1,0 +1,114 @@
+//! Reading page records back (what `trawl query --cluster` will build on).
+
+use crate::cluster::Cluster;
+use crate::error::ClusterError;
+use crate::partition::PartitionId;
+use crate::rows::PageRow;
+use trawl_common::protocol::FetchOutcome;
+
+/// `not_html` -> `NotHtml`: a [`FetchOutcome::kind`] as its serde variant.
+fn variant(kind: &str) -> String {
+    kind.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Rebuilds an outcome from its `outcome` and `outcome_detail` columns.
+pub(crate) fn outcome_from_columns(
+    kind: &str,
+    detail: Option<serde_json::Value>,
+) -> Result<FetchOutcome, ClusterError> {
+    let value = match detail {
+        None => serde_json::Value::String(variant(kind)),
+        Some(d) => serde_json::json!({ variant(kind): d }),
+    };
+    serde_json::from_value(value).map_err(|e| ClusterError::Corrupt(format!("outcome {kind}: {e}")))
+}
+
+impl Cluster {
+    /// Stored pages in the whole crawl.
+    pub async fn page_count(&self) -> Result<u64, ClusterError> {
+        let n: i64 =
+            self.client().await?.query_one("SELECT count(*) FROM trawl.pages", &[]).await?.get(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The stored record for `url` (with its body, if kept), and the
+    /// machine that stored it.
+    pub async fn page(&self, url: &str) -> Result<Option<(PageRow, String)>, ClusterError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT p.partition, p.depth, p.status, p.content_type, p.title, p.bytes,
+                        (extract(epoch FROM p.fetched_at) * 1000)::int8, p.elapsed_ms, p.outlinks,
+                        p.outcome, p.outcome_detail, p.worker, p.attempts, p.retry_after_secs,
+                        p.noindex, p.nofollow, p.canonical, p.fields, b.body, p.machine
+                 FROM trawl.pages p LEFT JOIN trawl.bodies b ON b.url = p.url
+                 WHERE p.url = $1",
+                &[&url],
+            )
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let corrupt = |what: &str| ClusterError::Corrupt(format!("page {url}: {what}"));
+        let partition: i32 = r.try_get(0)?;
+        let fields: Option<serde_json::Value> = r.try_get(17)?;
+        let page = PageRow {
+            url: url.to_owned(),
+            partition: PartitionId::from_db(partition).ok_or_else(|| corrupt("partition"))?,
+            depth: u32::try_from(r.try_get::<_, i32>(1)?).map_err(|_| corrupt("depth"))?,
+            status: r.try_get::<_, Option<i16>>(2)?.and_then(|s| u16::try_from(s).ok()),
+            content_type: r.try_get(3)?,
+            title: r.try_get(4)?,
+            bytes: u64::try_from(r.try_get::<_, i64>(5)?).unwrap_or(0),
+            fetched_at_ms: u64::try_from(r.try_get::<_, i64>(6)?).unwrap_or(0),
+            elapsed_ms: u32::try_from(r.try_get::<_, i32>(7)?).unwrap_or(0),
+            outlinks: u32::try_from(r.try_get::<_, i32>(8)?).unwrap_or(0),
+            outcome: outcome_from_columns(r.try_get(9)?, r.try_get(10)?)?,
+            worker: r.try_get::<_, Option<i32>>(11)?.and_then(|w| u32::try_from(w).ok()),
+            attempts: u8::try_from(r.try_get::<_, i16>(12)?).unwrap_or(0),
+            retry_after_secs: r.try_get::<_, Option<i32>>(13)?.and_then(|s| u32::try_from(s).ok()),
+            noindex: r.try_get(14)?,
+            nofollow: r.try_get(15)?,
+            canonical: r.try_get(16)?,
+            fields: match fields {
+                Some(v) => serde_json::from_value(v).map_err(|e| corrupt(&e.to_string()))?,
+                None => Default::default(),
+            },
+            body: r.try_get(18)?,
+        };
+        Ok(Some((page, r.try_get(19)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commit::outcome_detail as detail;
+
+    #[test]
+    fn every_outcome_survives_its_columns() {
+        let all = [
+            FetchOutcome::Ok,
+            FetchOutcome::NotHtml,
+            FetchOutcome::Redirect { location: "http://x/".into() },
+            FetchOutcome::BadRedirect { detail: "d".into() },
+            FetchOutcome::HttpError,
+            FetchOutcome::TooLarge { limit: 9 },
+            FetchOutcome::Timeout { detail: "read".into() },
+            FetchOutcome::Connect { detail: "refused".into() },
+            FetchOutcome::Body { detail: "reset".into() },
+            FetchOutcome::Disallowed,
+            FetchOutcome::Poison { crashes: 3 },
+            FetchOutcome::RedirectLoop { chain: vec!["a".into(), "b".into()] },
+            FetchOutcome::TooManyRedirects { chain: vec!["a".into()] },
+        ];
+        for o in all {
+            assert_eq!(outcome_from_columns(o.kind(), detail(&o)).unwrap(), o);
+        }
+        assert!(outcome_from_columns("no_such", None).is_err());
+    }
+}
