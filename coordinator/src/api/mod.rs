@@ -7,6 +7,7 @@
 //! queries read the store (a clone of the coordinator's own handle).
 
 mod metrics;
+mod openapi;
 mod routes;
 
 use crate::scheduler::Event;
