@@ -852,13 +852,12 @@ fn offset_and_limit_paginate() {
 // -------------------------------------------------------------- count-by
 
 /// The `--count-by` key of a record, as documented: host is host:port,
-/// status_class is Nxx, anything else the field's value as text.
+/// status_class is Nxx, anything else the field's value as text; `None`
+/// when the page has none (printed as JSON null).
 fn group_key(r: &Value, by: &str) -> Option<String> {
     match by {
         "host" => Some(authority(s(r, "url"))),
-        "status_class" => {
-            Some(n(r, "status").map_or("none".to_owned(), |c| format!("{}xx", c / 100)))
-        }
+        "status_class" => n(r, "status").map(|c| format!("{}xx", c / 100)),
         _ => lookup(r, by).filter(|v| !v.is_null()).map(text_of),
     }
 }
@@ -928,7 +927,12 @@ fn count_by_groups_and_sums_to_the_total() {
     // CSV and table.
     let csv = parse_csv(&fx.text(&["--count-by", "status_class", "--format", "csv"]));
     assert_eq!(csv[0], ["status_class", "count"]);
-    let want = expected_counts(&all, "status_class", "none");
+    // CSV prints a missing value (JSON null) as an empty cell; the group
+    // is ordered as the null of jsonl is.
+    let want: Vec<(String, u64)> = expected_counts(&all, "status_class", "null")
+        .into_iter()
+        .map(|(k, n)| (if k == "null" { String::new() } else { k }, n))
+        .collect();
     let rows: Vec<(String, u64)> =
         csv[1..].iter().map(|r| (r[0].clone(), r[1].parse().unwrap())).collect();
     assert_eq!(rows, want, "csv --count-by status_class");
@@ -1041,6 +1045,14 @@ fn bad_options_exit_2_and_name_the_option() {
         ("--where", "title~("),
         ("--where", "=x"),
         ("--fields", ","),
+        // Issue 14: typos used to succeed with empty or null output.
+        ("--where", "title=~x"),
+        ("--where", "nosuch>3"),
+        ("--depth", "3..1"),
+        ("--fields", "url,nosuch"),
+        ("--sort", "nosuch"),
+        ("--count-by", "nosuch"),
+        ("--outcome", "nosuch"),
     ] {
         let out = fx.run(&[flag, value]);
         let ctx = format!("`{}`: exit {:?}\nstderr: {}", out.line, out.code(), out.stderr);
@@ -1048,6 +1060,11 @@ fn bad_options_exit_2_and_name_the_option() {
         assert!(out.stderr.contains(&format!("trawl: error: invalid {flag}:")), "{ctx}");
         assert!(out.stdout.is_empty(), "{ctx}\nstdout: {}", out.stdout);
         assert!(!out.stderr.contains("panicked"), "{ctx}");
+        // Unknown names come with the list of valid ones.
+        if value.contains("nosuch") {
+            let valid = if flag == "--outcome" { "too_many_redirects" } else { "fetched_at" };
+            assert!(out.stderr.contains(valid), "{ctx}");
+        }
     }
     // Malformed numbers and formats are usage errors too.
     for (flag, args) in [
