@@ -25,6 +25,8 @@ mod table;
 pub mod view;
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;
 
 pub use execute::run;
