@@ -172,37 +172,15 @@ pub fn pairs_to_flags(pairs: &[(&str, &str)]) -> Vec<String> {
 
 // ------------------------------------------------------------- the crawl
 
-/// The API address advertised in `<store>/trawl-api.json`.
-pub fn advertised_api(store: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(store.join("trawl-api.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).ok()?;
-    v.get("addr")?.as_str().map(str::to_owned)
-}
-
-/// Is `pid` running (not a zombie)?
-pub fn running(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
-}
-
-/// Waits up to 30 s for a started crawl to advertise its API.
-#[track_caller]
-pub fn await_api(store: &Path, crawl: &Running) -> String {
-    let mut addr = None;
-    wait_until(Duration::from_secs(30), || {
-        addr = advertised_api(store);
-        addr.is_some() || !running(crawl.pid())
-    });
-    addr.unwrap_or_else(|| panic!("`{}` did not advertise its API", crawl.line))
-}
+// The harness's helpers, under the names these tests use.
+pub use crate::harness::{
+    api_addr as advertised_api, is_running as running, records_by_url as by_url,
+    wait_api as await_api,
+};
 
 /// SIGINT to `pid` (a process this test started).
 pub fn sigint(pid: u32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
-    // SAFETY: kill(2) with a valid signal number has no memory effects.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-    }
+    signal(pid, libc::SIGINT);
 }
 
 /// `trawl query --store STORE ARGS...`, whatever its exit status.
@@ -298,17 +276,6 @@ pub fn text_of(v: &Value) -> String {
 /// The URLs of records, in order.
 pub fn urls_of(rows: &[Value]) -> Vec<String> {
     rows.iter().map(|r| s(r, "url").to_owned()).collect()
-}
-
-/// Records by URL; fails if a URL occurs twice.
-#[track_caller]
-pub fn by_url(rows: &[Value]) -> BTreeMap<String, Value> {
-    let mut m = BTreeMap::new();
-    for r in rows {
-        let url = s(r, "url").to_owned();
-        assert!(m.insert(url.clone(), r.clone()).is_none(), "{url} occurs twice");
-    }
-    m
 }
 
 /// `host:port` of a URL.
