@@ -74,6 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             QueryOptions { sort: Some("-bytes".into()), limit: Some(10), ..Default::default() },
         ),
         ("limit 10", QueryOptions { limit: Some(10), format: Format::Csv, ..Default::default() }),
+        (
+            "fields url,title (streams)",
+            QueryOptions { fields: Some("url,title".into()), ..Default::default() },
+        ),
     ];
     for (name, opts) in cases {
         let t = Instant::now();
