@@ -4,7 +4,7 @@
 //! [`QueryOptions::params`] (the clap definition `trawl query` parses),
 //! the outcome names from [`FetchOutcome::KINDS`].
 
-use crate::query::QueryOptions;
+use crate::query::{COLUMNS, QueryOptions};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 use trawl_common::protocol::FetchOutcome;
@@ -27,6 +27,37 @@ fn build() -> Value {
     doc
 }
 
+/// The output field names as a regex alternative, `fields.NAME` included.
+fn field_names(extra: &[&str]) -> String {
+    let names: Vec<&str> = COLUMNS.iter().chain(extra).copied().collect();
+    format!(r"(?:{}|fields\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)", names.join("|"))
+}
+
+/// What a parameter's value must look like, where a regex can say it
+/// (built from the same vocabulary the server checks against). Semantic
+/// checks a regex cannot express (a `--depth` range with LO > HI) remain
+/// 400s. `url_regex`, `url_glob` and `where`-regex values are limited to
+/// a subset that is always valid (literal characters).
+fn pattern(name: &str) -> Option<String> {
+    const LITERAL: &str = r"[^()\[\]{}\\|*+?^$.=!<>~]";
+    let field = field_names(&[]);
+    let date = r"(?:19[89][0-9]|2[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])";
+    let time = r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9]))?";
+    Some(match name {
+        "status" => r"^(?:[1-5][xX][xX]|[0-9]{1,4})$".to_owned(),
+        "depth" => r"^(?:[0-9]{1,9}|\.\.[0-9]{1,9}|[0-9]{1,9}\.\.)$".to_owned(),
+        "since" | "until" => format!("^{date}{time}$"),
+        "fields" => format!("^{field}(?:,{field})*$"),
+        "sort" => format!("^-?{field}(?::asc|:desc)?$"),
+        "count_by" => format!("^{}$", field_names(&crate::query::DERIVED_KEYS)),
+        "where" => format!(
+            r"^{field}(?:\s+(?:exists|missing)|\s*(?:=|!=|>|>=|<|<=)(?:\s*[^=!<>~\s].*)?|\s*(?:~|!~)(?:{LITERAL}+)?)$"
+        ),
+        "url_regex" | "url_glob" => format!("^{LITERAL}+$"),
+        _ => return None,
+    })
+}
+
 /// One OpenAPI query parameter per query option. Strings are non-empty
 /// (the server rejects empty values, as `trawl query` does).
 fn pages_parameters() -> Value {
@@ -38,7 +69,14 @@ fn pages_parameters() -> Value {
             } else if !p.values.is_empty() {
                 json!({ "type": "string", "enum": p.values })
             } else {
-                json!({ "type": "string", "minLength": 1 })
+                let mut schema = json!({ "type": "string", "minLength": 1 });
+                if let Some(pattern) = pattern(&p.name) {
+                    schema["pattern"] = Value::from(pattern);
+                }
+                if p.name == "outcome" {
+                    schema["enum"] = json!(FetchOutcome::KINDS);
+                }
+                schema
             };
             if let Some(d) = p.default {
                 schema["default"] = Value::from(d);
@@ -64,8 +102,63 @@ fn pages_parameters() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::COLUMNS;
     use std::borrow::Cow;
+
+    /// Values that match a parameter's pattern are accepted by the server;
+    /// typical typos do not match.
+    #[test]
+    fn patterns_describe_what_the_server_accepts() {
+        let accepted: [(&str, &[&str]); 9] = [
+            ("status", &["200", "4xx", "5XX", "0"]),
+            ("depth", &["0", "3", "..2", "2.."]),
+            ("since", &["2026-11-24", "1990-01-01T00:00:00Z", "2026-11-24T18:00:00.5+01:00"]),
+            ("fields", &["url", "url,title,fields.posts", "fields.a.b"]),
+            ("sort", &["-bytes", "title:desc", "fields.x:asc", "depth"]),
+            ("count_by", &["host", "status_class", "depth", "fields.posts"]),
+            (
+                "where",
+                &[
+                    "title~rust",
+                    "bytes>=10",
+                    "status != 200",
+                    "fields.posts exists",
+                    "title missing",
+                    "title=",
+                    "detail = a missing",
+                    "title!~a b",
+                ],
+            ),
+            ("url_regex", &["/page/", "a b"]),
+            ("url_glob", &["0", "http:"]),
+        ];
+        for (name, values) in accepted {
+            let re = regex::Regex::new(&pattern(name).unwrap()).unwrap();
+            for v in values {
+                assert!(re.is_match(v), "{name}={v:?} should match {re}");
+                QueryOptions::from_pairs([(Cow::from(name), Cow::from(*v))])
+                    .and_then(|o| o.validate())
+                    .unwrap_or_else(|e| panic!("{name}={v:?} matches the schema: {e}"));
+            }
+        }
+        let rejected: [(&str, &[&str]); 7] = [
+            ("status", &["abc", "6xx", "xx", "99999"]),
+            ("depth", &["x", "1..y"]),
+            ("since", &["soon", "2026-13-45"]),
+            ("fields", &["url,nosuch", ","]),
+            ("sort", &["nosuch", "-"]),
+            ("count_by", &["nosuch"]),
+            ("where", &["title=~x", "nosuch>3", "nonsense", "=x", "title~("]),
+        ];
+        for (name, values) in rejected {
+            let re = regex::Regex::new(&pattern(name).unwrap()).unwrap();
+            for v in values {
+                assert!(!re.is_match(v), "{name}={v:?} should not match {re}");
+                let bad = QueryOptions::from_pairs([(Cow::from(name), Cow::from(*v))])
+                    .and_then(|o| o.validate());
+                assert!(bad.is_err(), "{name}={v:?} is refused by the server");
+            }
+        }
+    }
 
     /// The document is valid JSON and documents every route.
     #[test]

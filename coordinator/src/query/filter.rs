@@ -49,7 +49,10 @@ impl Predicate {
         let t = text.trim();
         let ops = || OPS.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" ");
         for (suffix, want) in [(" exists", true), (" missing", false)] {
-            if let Some(p) = t.strip_suffix(suffix) {
+            // `title = a missing` compares with the text "a missing".
+            if let Some(p) = t.strip_suffix(suffix)
+                && !p.contains(|c| OP_CHARS.contains(c))
+            {
                 check_field("where", p.trim(), &[])?;
                 return Ok(Self::Exists(path(p.trim()), want));
             }
@@ -254,6 +257,7 @@ mod tests {
             }
         }
         assert!(Predicate::parse("fields.anything>3").is_ok(), "fields.* is open-ended");
+        assert!(m("detail != x missing"), "an operator wins over the exists/missing suffix");
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod model_tests;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use compile::DERIVED_KEYS;
 pub use execute::run;
 pub use options::{Format, ParamSpec, QueryOptions};
 pub use view::{COLUMNS, PageView, field_json, fields_json};
