@@ -37,9 +37,11 @@ fn field_names(extra: &[&str]) -> String {
 /// (built from the same vocabulary the server checks against). Semantic
 /// checks a regex cannot express (a `--depth` range with LO > HI) remain
 /// 400s. `url_regex`, `url_glob` and `where`-regex values are limited to
-/// a subset that is always valid (literal characters).
+/// characters that are always valid (no groups, classes or repetitions).
 fn pattern(name: &str) -> Option<String> {
-    const LITERAL: &str = r"[^()\[\]{}\\|*+?^$.=!<>~]";
+    // Characters that never make a regex or a glob invalid on their own.
+    const REGEX_SAFE: &str = r"[^()\[\]{}\\*+?]";
+    const GLOB_SAFE: &str = r"[^\[\]{}\\]";
     let field = field_names(&[]);
     let date = r"(?:19[89][0-9]|2[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])";
     let time = r"(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9]))?";
@@ -51,9 +53,10 @@ fn pattern(name: &str) -> Option<String> {
         "sort" => format!("^-?{field}(?::asc|:desc)?$"),
         "count_by" => format!("^{}$", field_names(&crate::query::DERIVED_KEYS)),
         "where" => format!(
-            r"^{field}(?:\s+(?:exists|missing)|\s*(?:=|!=|>|>=|<|<=)(?:\s*[^=!<>~\s].*)?|\s*(?:~|!~)(?:{LITERAL}+)?)$"
+            r"^{field}(?:\s+(?:exists|missing)|\s*(?:=|!=|>|>=|<|<=)(?:\s*[^=!<>~\s].*)?|\s*(?:~|!~)\s*(?:[^=!<>~()\[\]{{}}\\*+?\s]{REGEX_SAFE}*)?)$"
         ),
-        "url_regex" | "url_glob" => format!("^{LITERAL}+$"),
+        "url_regex" => format!("^{REGEX_SAFE}+$"),
+        "url_glob" => format!("^{GLOB_SAFE}+$"),
         _ => return None,
     })
 }
@@ -126,10 +129,12 @@ mod tests {
                     "title=",
                     "detail = a missing",
                     "title!~a b",
+                    "title~ ^a.b|c$",
+                    "detail\t\r\nmissing",
                 ],
             ),
-            ("url_regex", &["/page/", "a b"]),
-            ("url_glob", &["0", "http:"]),
+            ("url_regex", &["/page/", "a b", "0.5", "^a|b$"]),
+            ("url_glob", &["0", "http:", "*.html", "?"]),
         ];
         for (name, values) in accepted {
             let re = regex::Regex::new(&pattern(name).unwrap()).unwrap();

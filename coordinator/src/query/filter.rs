@@ -48,14 +48,18 @@ impl Predicate {
     pub(crate) fn parse(text: &str) -> Result<Self, QueryError> {
         let t = text.trim();
         let ops = || OPS.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" ");
-        for (suffix, want) in [(" exists", true), (" missing", false)] {
-            // `title = a missing` compares with the text "a missing".
-            if let Some(p) = t.strip_suffix(suffix)
-                && !p.contains(|c| OP_CHARS.contains(c))
-            {
-                check_field("where", p.trim(), &[])?;
-                return Ok(Self::Exists(path(p.trim()), want));
+        // `FIELD exists|missing`, any whitespace between; `title = a missing`
+        // compares with the text "a missing".
+        if let Some((p, word)) = t.rsplit_once(char::is_whitespace)
+            && let Some(want) = match word {
+                "exists" => Some(true),
+                "missing" => Some(false),
+                _ => None,
             }
+            && !p.contains(|c| OP_CHARS.contains(c))
+        {
+            check_field("where", p.trim(), &[])?;
+            return Ok(Self::Exists(path(p.trim()), want));
         }
         // The operator is the first run of operator characters.
         let Some(start) = t.find(|c| OP_CHARS.contains(c)) else {
@@ -258,6 +262,7 @@ mod tests {
         }
         assert!(Predicate::parse("fields.anything>3").is_ok(), "fields.* is open-ended");
         assert!(m("detail != x missing"), "an operator wins over the exists/missing suffix");
+        assert!(m("detail\t\r\nmissing") && m("fields.posts  exists"), "any whitespace");
     }
 
     #[test]
