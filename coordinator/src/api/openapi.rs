@@ -68,7 +68,8 @@ fn pages_parameters() -> Value {
         .into_iter()
         .map(|p| {
             let mut schema = if p.integer {
-                json!({ "type": "integer", "minimum": 0 })
+                // usize: larger numbers do not parse.
+                json!({ "type": "integer", "minimum": 0, "maximum": usize::MAX })
             } else if !p.values.is_empty() {
                 json!({ "type": "string", "enum": p.values })
             } else {
@@ -222,7 +223,15 @@ mod tests {
             let schema =
                 if p["schema"]["type"] == "array" { &p["schema"]["items"] } else { &p["schema"] };
             let ok = match schema["type"].as_str().unwrap() {
-                "integer" => "0".to_owned(),
+                "integer" => {
+                    let max = schema["maximum"].as_u64().unwrap().to_string();
+                    QueryOptions::from_pairs([(Cow::from(name), Cow::from(max.as_str()))])
+                        .unwrap_or_else(|e| panic!("{name}={max} is the documented maximum: {e}"));
+                    let over = format!("{max}0");
+                    let e = QueryOptions::from_pairs([(Cow::from(name), Cow::from(over.as_str()))]);
+                    assert!(e.is_err(), "{name}={over} is over the documented maximum");
+                    "0".to_owned()
+                }
                 _ if schema["enum"].is_array() => schema["enum"][0].as_str().unwrap().to_owned(),
                 _ => {
                     assert_eq!(schema["minLength"], 1, "{name}");
