@@ -50,7 +50,7 @@ fn pattern(name: &str) -> Option<String> {
         "depth" => r"^(?:[0-9]{1,9}|\.\.[0-9]{1,9}|[0-9]{1,9}\.\.)$".to_owned(),
         "since" | "until" => format!("^{date}{time}$"),
         "fields" => format!("^{field}(?:,{field})*$"),
-        "sort" => format!("^-?{field}(?::asc|:desc)?$"),
+        "sort" => format!("^(?:-{field}|{field}(?::asc|:desc)?)$"),
         "count_by" => format!("^{}$", field_names(&crate::query::DERIVED_KEYS)),
         "where" => format!(
             r"^{field}(?:\s+(?:exists|missing)|\s*(?:=|!=|>|>=|<|<=)(?:\s*[^=!<>~\s].*)?|\s*(?:~|!~)\s*(?:[^=!<>~()\[\]{{}}\\*+?\s]{REGEX_SAFE}*)?)$"
@@ -151,7 +151,7 @@ mod tests {
             ("depth", &["x", "1..y"]),
             ("since", &["soon", "2026-13-45"]),
             ("fields", &["url,nosuch", ","]),
-            ("sort", &["nosuch", "-"]),
+            ("sort", &["nosuch", "-", "-url:asc"]),
             ("count_by", &["nosuch"]),
             ("where", &["title=~x", "nosuch>3", "nonsense", "=x", "title~("]),
         ];
