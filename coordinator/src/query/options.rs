@@ -67,7 +67,7 @@ pub struct QueryOptions {
     #[arg(long, value_name = "REGEX", value_parser = NonEmptyStringValueParser::new())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url_regex: Option<String>,
-    /// Only this host (host[:port]).
+    /// Only this host: HOST or HOST:PORT.
     #[arg(long, value_name = "HOST", value_parser = NonEmptyStringValueParser::new())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
