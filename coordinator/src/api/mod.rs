@@ -9,6 +9,7 @@
 mod metrics;
 mod openapi;
 mod routes;
+mod stream;
 
 use crate::scheduler::Event;
 use crate::store::Store;

@@ -141,17 +141,23 @@ async fn pages(
     };
     let content_type = opts.format.content_type();
     let store = state.store.clone();
-    let body = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        query::run(&store, &opts, &mut out).map(|_| out)
-    })
-    .await
-    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    match body {
-        Ok(body) => Ok(([(header::CONTENT_TYPE, content_type)], body).into_response()),
-        Err(e @ QueryError::BadParam { .. }) => Ok(bad_param(&e)),
-        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
-    }
+    // Checked above, so the answer can start at once: it streams, and
+    // the coordinator never holds more than a few chunks of it.
+    let (mut writer, body) = super::stream::channel();
+    tokio::task::spawn_blocking(move || {
+        // Every format flushes its writer at the end: the last chunk goes.
+        match query::run(&store, &opts, &mut writer) {
+            Ok(_) => {}
+            // The client went away: nothing to tell.
+            Err(QueryError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "live query failed while streaming");
+                writer.fail(e.to_string());
+            }
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, content_type)], axum::body::Body::from_stream(body))
+        .into_response())
 }
 
 async fn page(
