@@ -2,7 +2,11 @@
 //! of `trawl_common::config` (each both flags and a config-file section);
 //! their values are checked by `config::resolve`, which names the bad flag.
 
-use clap::{Parser, Subcommand, ValueEnum};
+mod query;
+
+pub(crate) use query::{ExportArgs, ExportFormat, QueryArgs};
+
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use trawl_common::config::{CrawlOptions, TargetOptions};
 
@@ -49,95 +53,6 @@ pub(crate) struct CrawlArgs {
     pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) options: CrawlOptions,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum OutputFormat {
-    Jsonl,
-    Csv,
-    Table,
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct QueryArgs {
-    /// Store directory of a crawl.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
-    pub(crate) format: OutputFormat,
-    /// Only URLs starting with this prefix (narrows the scan itself).
-    #[arg(long, value_name = "PREFIX")]
-    pub(crate) url_prefix: Option<String>,
-    /// Only URLs matching this glob, e.g. 'http://*/docs/*.html'.
-    #[arg(long, value_name = "GLOB")]
-    pub(crate) url_glob: Option<String>,
-    /// Only URLs matching this regex.
-    #[arg(long, value_name = "REGEX")]
-    pub(crate) url_regex: Option<String>,
-    /// Only this host (host[:port]).
-    #[arg(long, value_name = "HOST")]
-    pub(crate) host: Option<String>,
-    /// Only this HTTP status (404) or class (4xx).
-    #[arg(long, value_name = "CODE|Nxx")]
-    pub(crate) status: Option<String>,
-    /// Only content types starting with this (text/html).
-    #[arg(long, value_name = "TYPE")]
-    pub(crate) content_type: Option<String>,
-    /// Only this depth (2) or range (1..3).
-    #[arg(long, value_name = "N|LO..HI")]
-    pub(crate) depth: Option<String>,
-    /// Only this outcome (ok, http_error, timeout, redirect, ...).
-    #[arg(long, value_name = "OUTCOME")]
-    pub(crate) outcome: Option<String>,
-    /// Only pages fetched at or after this time (RFC 3339 or YYYY-MM-DD).
-    #[arg(long, value_name = "TIME")]
-    pub(crate) since: Option<String>,
-    /// Only pages fetched before this time.
-    #[arg(long, value_name = "TIME")]
-    pub(crate) until: Option<String>,
-    /// Predicate on an output field (repeatable): 'title~rust', 'bytes>10000',
-    /// 'status!=200', 'fields.posts exists'.
-    #[arg(long = "where", value_name = "EXPR")]
-    pub(crate) wheres: Vec<String>,
-    /// Output only these fields, e.g. url,title,fields.posts.
-    #[arg(long, value_name = "LIST")]
-    pub(crate) fields: Option<String>,
-    /// Sort by a field; -field or field:desc for descending.
-    #[arg(long, value_name = "FIELD", allow_hyphen_values = true)]
-    pub(crate) sort: Option<String>,
-    /// Count pages per host, status, status_class, outcome, depth, ... instead of listing them.
-    #[arg(long, value_name = "FIELD")]
-    pub(crate) count_by: Option<String>,
-    /// At most N rows.
-    #[arg(long, value_name = "N")]
-    pub(crate) limit: Option<usize>,
-    /// Skip the first N rows.
-    #[arg(long, value_name = "N")]
-    pub(crate) offset: Option<usize>,
-    /// Bearer token, if a running crawl's API requires one.
-    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
-    pub(crate) api_token: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum ExportFormat {
-    Jsonl,
-    Csv,
-    Warc,
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct ExportArgs {
-    /// Store directory of a (finished) crawl.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: PathBuf,
-    /// Output format; warc needs a crawl run with --keep-bodies.
-    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
-    pub(crate) format: ExportFormat,
-    /// Write here instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
 }
 
 /// Where to find a running crawl.

@@ -280,7 +280,7 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
     assert_sets_eq("WARC-Target-URIs vs stored pages with a body", &want_uris, &got_uris);
     assert!(
         out.stderr.contains(&format!("exported {} response records", responses.len()))
-            && out.stderr.contains("1 pages had no kept body"),
+            && out.stderr.contains("warning: 1 page has no kept body"),
         "{}",
         out.stderr
     );
@@ -304,7 +304,8 @@ fn warc_without_kept_bodies_has_only_warcinfo() {
     assert!(out.stderr.contains("--keep-bodies"), "the summary should say why: {}", out.stderr);
     assert!(
         out.stderr.contains("exported 0 response records")
-            && out.stderr.contains("10 pages had no kept body"),
+            && out.stderr.contains("warning: 10 pages have no kept body")
+            && out.stderr.contains("only its warcinfo record"),
         "{}",
         out.stderr
     );

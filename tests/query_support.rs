@@ -172,37 +172,15 @@ pub fn pairs_to_flags(pairs: &[(&str, &str)]) -> Vec<String> {
 
 // ------------------------------------------------------------- the crawl
 
-/// The API address advertised in `<store>/trawl-api.json`.
-pub fn advertised_api(store: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(store.join("trawl-api.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).ok()?;
-    v.get("addr")?.as_str().map(str::to_owned)
-}
-
-/// Is `pid` running (not a zombie)?
-pub fn running(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
-}
-
-/// Waits up to 30 s for a started crawl to advertise its API.
-#[track_caller]
-pub fn await_api(store: &Path, crawl: &Running) -> String {
-    let mut addr = None;
-    wait_until(Duration::from_secs(30), || {
-        addr = advertised_api(store);
-        addr.is_some() || !running(crawl.pid())
-    });
-    addr.unwrap_or_else(|| panic!("`{}` did not advertise its API", crawl.line))
-}
+// The harness's helpers, under the names these tests use.
+pub use crate::harness::{
+    api_addr as advertised_api, is_running as running, records_by_url as by_url,
+    wait_api as await_api,
+};
 
 /// SIGINT to `pid` (a process this test started).
 pub fn sigint(pid: u32) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
-    // SAFETY: kill(2) with a valid signal number has no memory effects.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::kill(pid, libc::SIGINT);
-    }
+    signal(pid, libc::SIGINT);
 }
 
 /// `trawl query --store STORE ARGS...`, whatever its exit status.
@@ -300,17 +278,6 @@ pub fn urls_of(rows: &[Value]) -> Vec<String> {
     rows.iter().map(|r| s(r, "url").to_owned()).collect()
 }
 
-/// Records by URL; fails if a URL occurs twice.
-#[track_caller]
-pub fn by_url(rows: &[Value]) -> BTreeMap<String, Value> {
-    let mut m = BTreeMap::new();
-    for r in rows {
-        let url = s(r, "url").to_owned();
-        assert!(m.insert(url.clone(), r.clone()).is_none(), "{url} occurs twice");
-    }
-    m
-}
-
 /// `host:port` of a URL.
 pub fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -318,35 +285,6 @@ pub fn authority(url: &str) -> String {
 }
 
 // ------------------------------------------------------------ small tools
-
-/// Glob match where `*` matches any run of characters (across `/`) and
-/// `?` one character; no classes.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(sp) = star {
-            pi = sp + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
 
 /// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF).
 pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
@@ -552,57 +490,4 @@ fn kill_group(pgid: u32) {
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
-}
-
-// ------------------------------------------------------------------ time
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Parses the `fetched_at` form `YYYY-MM-DDTHH:MM:SS.mmmZ` to ms since
-/// the epoch.
-#[track_caller]
-pub fn rfc3339_ms(t: &str) -> i64 {
-    let num = |a: usize, b: usize| -> i64 {
-        t.get(a..b).and_then(|x| x.parse().ok()).unwrap_or_else(|| panic!("bad time {t:?}"))
-    };
-    assert!(t.len() == 24 && t.ends_with('Z') && &t[10..11] == "T", "unexpected time form {t:?}");
-    let days = days_from_civil(num(0, 4), num(5, 7), num(8, 10));
-    ((days * 24 + num(11, 13)) * 60 + num(14, 16)) * 60_000 + num(17, 19) * 1000 + num(20, 23)
-}
-
-/// `ms` as RFC 3339 with milliseconds in the zone `offset_min` minutes
-/// east of UTC (`Z` for 0 when `z` is set, else `+00:00`).
-pub fn format_rfc3339(ms: i64, offset_min: i64, z: bool) -> String {
-    let local = ms + offset_min * 60_000;
-    let days = local.div_euclid(86_400_000);
-    let rem = local.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    let zone = if offset_min == 0 && z {
-        "Z".to_owned()
-    } else {
-        let sign = if offset_min < 0 { '-' } else { '+' };
-        format!("{sign}{:02}:{:02}", offset_min.abs() / 60, offset_min.abs() % 60)
-    };
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}{zone}")
 }

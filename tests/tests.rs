@@ -28,7 +28,7 @@ mod supervision;
 mod config;
 // Helpers for the query, API, export and dashboard tests.
 mod query_support;
-// trawl query: every filter, projection, sort, count-by and format; live queries.
+// trawl query across processes: CLI errors and exit codes, formats end to end, live queries.
 mod query;
 // The HTTP API: status, pages, metrics, OpenAPI, seeds, scaling, tokens.
 mod api;

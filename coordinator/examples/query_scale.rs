@@ -4,16 +4,22 @@
 //! store.
 //!
 //! `cargo run --release -p trawl-coordinator --example query_scale -- 100000`
+//!
+//! With `--keep DIR` it only writes the store into DIR (every record with
+//! a `posts` field of 20 pairs, like the demo site's) and exits, so that
+//! `trawl query --store DIR ...` can be measured with `/usr/bin/time -v`.
 
 use std::time::Instant;
-use trawl_common::protocol::FetchOutcome;
+use trawl_common::protocol::{FetchOutcome, FieldValue};
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::{PageRecord, Store, StoreOp};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let keep = args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).cloned();
+    let n: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
-    let store = Store::open(dir.path())?;
+    let store = Store::open(keep.as_deref().map_or(dir.path(), std::path::Path::new))?;
     let writer = store.writer()?;
     let t = Instant::now();
     for i in 0..n {
@@ -29,6 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         r.title = Some(format!("Page {i} about {}", if i % 3 == 0 { "rust" } else { "crawling" }));
         r.bytes = 40_000 + i % 8_000;
         r.outlinks = 60;
+        if keep.is_some() {
+            let posts =
+                (0..20).map(|p| (format!("/post/{i}/{p}"), format!("Post {p} of page {i}")));
+            r.fields.insert("posts".into(), FieldValue::Pairs(posts.collect()));
+        }
         writer.send(StoreOp::Page {
             record: Box::new(r),
             retire: None,
@@ -38,6 +49,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     writer.finish()?;
     println!("wrote {n} records in {:.2} s", t.elapsed().as_secs_f64());
+    if keep.is_some() {
+        drop(store);
+        return Ok(());
+    }
     let rss0 = trawl_common::process::rss_bytes();
     let cases: Vec<(&str, QueryOptions)> = vec![
         ("all, jsonl", QueryOptions::default()),
@@ -59,6 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             QueryOptions { sort: Some("-bytes".into()), limit: Some(10), ..Default::default() },
         ),
         ("limit 10", QueryOptions { limit: Some(10), format: Format::Csv, ..Default::default() }),
+        (
+            "fields url,title (streams)",
+            QueryOptions { fields: Some("url,title".into()), ..Default::default() },
+        ),
     ];
     for (name, opts) in cases {
         let t = Instant::now();

@@ -4,7 +4,7 @@ use crate::cli::{ExportArgs, ExportFormat};
 use anyhow::Context as _;
 use std::io::Write;
 use std::process::ExitCode;
-use trawl_coordinator::export;
+use trawl_coordinator::export::{self, WarcStats};
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::Store;
 
@@ -24,19 +24,57 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     match format {
         Some(format) => {
             let n = query::run(&store, &QueryOptions { format, ..Default::default() }, &mut out)?;
-            eprintln!("exported {n} pages");
+            eprintln!("exported {}", plural(n as u64, "page", "pages"));
         }
         None => {
             let stats = export::warc(&store, &mut out)?;
-            eprintln!("exported {} response records", stats.responses);
-            if stats.without_body > 0 {
-                eprintln!(
-                    "{} pages had no kept body (crawl with --keep-bodies to archive them)",
-                    stats.without_body
-                );
-            }
+            eprintln!("{}", warc_summary(stats));
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1 page`, `2 pages`.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What a WARC export wrote, with a warning that says how to get the
+/// bodies it had to leave out.
+fn warc_summary(s: WarcStats) -> String {
+    let mut text =
+        format!("exported {}", plural(s.responses, "response record", "response records"));
+    if s.without_body > 0 {
+        let (pages, verb) = if s.without_body == 1 { ("page", "has") } else { ("pages", "have") };
+        text.push_str(&format!(
+            "\nwarning: {} {pages} {verb} no kept body and {} left out of the WARC{}; \
+             bodies are kept only by a crawl run with --keep-bodies (recrawl into a new \
+             store with it to archive them)",
+            s.without_body,
+            if s.without_body == 1 { "is" } else { "are" },
+            if s.responses == 0 { ", which holds only its warcinfo record" } else { "" },
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warc_summary_warns_and_says_how_to_get_bodies() {
+        let s = warc_summary(WarcStats { responses: 0, without_body: 10 });
+        assert!(s.contains("exported 0 response records"), "{s}");
+        assert!(s.contains("warning: 10 pages have no kept body"), "{s}");
+        assert!(s.contains("only its warcinfo") && s.contains("--keep-bodies"), "{s}");
+        let s = warc_summary(WarcStats { responses: 1, without_body: 1 });
+        assert!(s.starts_with("exported 1 response record\n"), "{s}");
+        assert!(s.contains("1 page has no kept body and is left out"), "{s}");
+        assert_eq!(
+            warc_summary(WarcStats { responses: 3, without_body: 0 }),
+            "exported 3 response records"
+        );
+    }
 }

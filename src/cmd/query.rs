@@ -1,12 +1,13 @@
-//! `trawl query`: print stored pages.
+//! `trawl query`: print stored pages, from the store or, while a crawl
+//! holds it, through the crawl's API (a live query).
 
 use super::remote::{ApiRefused, Remote};
-use crate::cli::{OutputFormat, QueryArgs};
+use crate::cli::QueryArgs;
 use anyhow::Context as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use trawl_coordinator::query::{self, Format, QueryOptions};
+use trawl_coordinator::query::{self, QueryError, QueryOptions};
 use trawl_coordinator::store::{Store, StoreError};
 
 /// How long a query waits for a store that another process holds without
@@ -14,11 +15,10 @@ use trawl_coordinator::store::{Store, StoreError};
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let opts = options(args);
+    let opts = &args.options;
     // Bad options fail the same way offline and live, before anything runs.
     if let Err(e) = opts.validate() {
-        eprintln!("trawl: error: {e}");
-        return Ok(ExitCode::from(2));
+        return Ok(usage(&e.cli_message()));
     }
     let deadline = Instant::now() + LOCK_WAIT;
     let store = loop {
@@ -27,19 +27,21 @@ pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
             // A running crawl holds the store: ask it instead.
             Err(StoreError::Locked { path }) => {
                 if let Some(remote) = Remote::find(&args.store, args.api_token.clone())? {
-                    match live(&remote, &opts) {
+                    match live(&remote, opts) {
                         Ok(body) => {
                             std::io::stdout().lock().write_all(body.as_bytes())?;
                             return Ok(ExitCode::SUCCESS);
                         }
                         // The API answered with an error (e.g. 401): final.
-                        Err(e) if e.downcast_ref::<ApiRefused>().is_some() => return Err(e),
-                        // The crawl may have finished between the lookup and
-                        // the request: try the store again.
-                        Err(e) if Instant::now() < deadline => {
-                            tracing::debug!(error = %e, "live query failed; retrying");
-                        }
-                        Err(e) => return Err(e),
+                        Err(e) => match e.downcast::<ApiRefused>() {
+                            Ok(refused) => return refused_by_api(refused),
+                            // The crawl may have finished between the lookup
+                            // and the request: try the store again.
+                            Err(e) if Instant::now() < deadline => {
+                                tracing::debug!(error = %e, "live query failed; retrying");
+                            }
+                            Err(e) => return Err(e),
+                        },
                     }
                 } else if Instant::now() >= deadline {
                     return Err(StoreError::Locked { path }.into());
@@ -50,34 +52,33 @@ pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    query::run(&store, &opts, &mut out).context("query")?;
-    Ok(ExitCode::SUCCESS)
+    match query::run(&store, opts, &mut out) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e @ QueryError::BadParam { .. }) => Ok(usage(&e.cli_message())),
+        Err(e) => Err(e).context("query"),
+    }
 }
 
-fn options(args: &QueryArgs) -> QueryOptions {
-    QueryOptions {
-        url_prefix: args.url_prefix.clone(),
-        url_glob: args.url_glob.clone(),
-        url_regex: args.url_regex.clone(),
-        host: args.host.clone(),
-        status: args.status.clone(),
-        content_type: args.content_type.clone(),
-        depth: args.depth.clone(),
-        outcome: args.outcome.clone(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-        wheres: args.wheres.clone(),
-        fields: args.fields.clone(),
-        sort: args.sort.clone(),
-        limit: args.limit,
-        offset: args.offset,
-        count_by: args.count_by.clone(),
-        format: match args.format {
-            OutputFormat::Jsonl => Format::Jsonl,
-            OutputFormat::Csv => Format::Csv,
-            OutputFormat::Table => Format::Table,
-        },
+/// A usage error: the message on stderr, exit 2.
+fn usage(message: &str) -> ExitCode {
+    eprintln!("trawl: error: {message}");
+    ExitCode::from(2)
+}
+
+/// A 400 naming a parameter is a usage error, in the flag's name; any
+/// other refusal is final.
+fn refused_by_api(refused: ApiRefused) -> anyhow::Result<ExitCode> {
+    if refused.status == 400
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&refused.body)
+        && let (Some(param), Some(error)) = (v["param"].as_str(), v["error"].as_str())
+    {
+        let e = QueryError::BadParam {
+            param: param.to_owned(),
+            message: error.split_once(": ").map_or(error, |(_, m)| m).to_owned(),
+        };
+        return Ok(usage(&e.cli_message()));
     }
+    Err(refused.into())
 }
 
 /// Answers the query through the running crawl's API: the same options
@@ -85,7 +86,7 @@ fn options(args: &QueryArgs) -> QueryOptions {
 fn live(remote: &Remote, opts: &QueryOptions) -> anyhow::Result<String> {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in opts.to_pairs() {
-        q.append_pair(k, &v);
+        q.append_pair(&k, &v);
     }
     remote.get(&format!("/api/pages?{}", q.finish()))
 }

@@ -66,7 +66,26 @@ pub enum FetchOutcome {
 }
 
 impl FetchOutcome {
-    /// Short stable name, used in query output and counts.
+    /// Every value [`FetchOutcome::kind`] can return, in declaration order:
+    /// the vocabulary of `--outcome` and of the `outcome` output field.
+    pub const KINDS: &[&str] = &[
+        "ok",
+        "not_html",
+        "redirect",
+        "bad_redirect",
+        "http_error",
+        "too_large",
+        "timeout",
+        "connect",
+        "body",
+        "disallowed",
+        "poison",
+        "redirect_loop",
+        "too_many_redirects",
+    ];
+
+    /// Short stable name, used in query output and counts; one of
+    /// [`FetchOutcome::KINDS`].
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -151,4 +170,54 @@ pub struct PageReport {
     pub fields: BTreeMap<String, FieldValue>,
     /// The complete body, when the crawl keeps bodies (`--keep-bodies`).
     pub body: Option<serde_bytes::ByteBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FetchOutcome;
+
+    /// One value of every variant; the exhaustive match makes a new
+    /// variant a compile error here until it is listed.
+    fn one_of_each() -> Vec<FetchOutcome> {
+        let s = String::new;
+        let all = vec![
+            FetchOutcome::Ok,
+            FetchOutcome::NotHtml,
+            FetchOutcome::Redirect { location: s() },
+            FetchOutcome::BadRedirect { detail: s() },
+            FetchOutcome::HttpError,
+            FetchOutcome::TooLarge { limit: 1 },
+            FetchOutcome::Timeout { detail: s() },
+            FetchOutcome::Connect { detail: s() },
+            FetchOutcome::Body { detail: s() },
+            FetchOutcome::Disallowed,
+            FetchOutcome::Poison { crashes: 1 },
+            FetchOutcome::RedirectLoop { chain: vec![] },
+            FetchOutcome::TooManyRedirects { chain: vec![] },
+        ];
+        for o in &all {
+            match o {
+                FetchOutcome::Ok
+                | FetchOutcome::NotHtml
+                | FetchOutcome::Redirect { .. }
+                | FetchOutcome::BadRedirect { .. }
+                | FetchOutcome::HttpError
+                | FetchOutcome::TooLarge { .. }
+                | FetchOutcome::Timeout { .. }
+                | FetchOutcome::Connect { .. }
+                | FetchOutcome::Body { .. }
+                | FetchOutcome::Disallowed
+                | FetchOutcome::Poison { .. }
+                | FetchOutcome::RedirectLoop { .. }
+                | FetchOutcome::TooManyRedirects { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn kinds_lists_every_variants_kind_once() {
+        let kinds: Vec<&str> = one_of_each().iter().map(FetchOutcome::kind).collect();
+        assert_eq!(kinds, FetchOutcome::KINDS, "KINDS must list every kind() in declaration order");
+    }
 }

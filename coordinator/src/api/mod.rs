@@ -7,7 +7,9 @@
 //! queries read the store (a clone of the coordinator's own handle).
 
 mod metrics;
+mod openapi;
 mod routes;
+mod stream;
 
 use crate::scheduler::Event;
 use crate::store::Store;

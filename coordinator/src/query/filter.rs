@@ -3,6 +3,7 @@
 //! they reach every output field (including `fields.*`).
 
 use super::QueryError;
+use super::compile::{bad, check_field};
 use crate::store::PageRecord;
 use serde_json::Value;
 
@@ -24,54 +25,75 @@ pub(crate) enum Op {
     Le,
 }
 
-fn bad(param: &str, message: impl Into<String>) -> QueryError {
-    QueryError::BadParam { param: param.to_owned(), message: message.into() }
-}
-
 fn path(p: &str) -> Vec<String> {
     p.split('.').map(str::to_owned).collect()
 }
 
+/// The comparison operators, as written.
+const OPS: [(&str, Option<Op>); 8] = [
+    ("=", Some(Op::Eq)),
+    ("!=", Some(Op::Ne)),
+    (">", Some(Op::Gt)),
+    (">=", Some(Op::Ge)),
+    ("<", Some(Op::Lt)),
+    ("<=", Some(Op::Le)),
+    ("~", None),
+    ("!~", None),
+];
+const OP_CHARS: &str = "=!<>~";
+
 impl Predicate {
-    /// Parses one `--where` expression.
+    /// Parses one `--where` expression; the field must be an output field
+    /// (or `fields.NAME`) and the operator one of [`OPS`].
     pub(crate) fn parse(text: &str) -> Result<Self, QueryError> {
         let t = text.trim();
-        if let Some(p) = t.strip_suffix(" exists") {
-            return Ok(Self::Exists(path(p.trim()), true));
-        }
-        if let Some(p) = t.strip_suffix(" missing") {
-            return Ok(Self::Exists(path(p.trim()), false));
-        }
-        // Longest operators first.
-        for (sym, op) in
-            [("!~", None), (">=", Some(Op::Ge)), ("<=", Some(Op::Le)), ("!=", Some(Op::Ne))]
-                .into_iter()
-                .chain([("~", None), ("=", Some(Op::Eq)), (">", Some(Op::Gt)), ("<", Some(Op::Lt))])
-        {
-            if let Some((l, r)) = t.split_once(sym) {
-                let (l, r) = (l.trim(), r.trim());
-                if l.is_empty() {
-                    return Err(bad("--where", format!("no field before {sym:?} in {text:?}")));
-                }
-                return Ok(match op {
-                    Some(op) => Self::Compare(path(l), op, r.to_owned()),
-                    None => Self::Regex(
-                        path(l),
-                        regex::RegexBuilder::new(r)
-                            .case_insensitive(true)
-                            .build()
-                            .map_err(|e| bad("--where", format!("bad regex in {text:?}: {e}")))?,
-                        sym == "~",
-                    ),
-                });
+        let ops = || OPS.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(" ");
+        // `FIELD exists|missing`, any whitespace between; `title = a missing`
+        // compares with the text "a missing".
+        if let Some((p, word)) = t.rsplit_once(char::is_whitespace)
+            && let Some(want) = match word {
+                "exists" => Some(true),
+                "missing" => Some(false),
+                _ => None,
             }
+            && !p.contains(|c| OP_CHARS.contains(c))
+        {
+            check_field("where", p.trim(), &[])?;
+            return Ok(Self::Exists(path(p.trim()), want));
         }
-        Err(bad(
-            "--where",
-            format!(
-                "expected `FIELD OP VALUE` (OP: = != > >= < <= ~ !~) or `FIELD exists|missing`, got {text:?}"
+        // The operator is the first run of operator characters.
+        let Some(start) = t.find(|c| OP_CHARS.contains(c)) else {
+            return Err(bad(
+                "where",
+                format!(
+                    "expected `FIELD OP VALUE` (OP: {}) or `FIELD exists|missing`, got {text:?}",
+                    ops()
+                ),
+            ));
+        };
+        let end = t[start..].find(|c| !OP_CHARS.contains(c)).map_or(t.len(), |i| start + i);
+        let (l, sym, r) = (t[..start].trim(), &t[start..end], t[end..].trim());
+        if l.is_empty() {
+            return Err(bad("where", format!("no field before {sym:?} in {text:?}")));
+        }
+        let Some(&(_, op)) = OPS.iter().find(|(s, _)| *s == sym) else {
+            return Err(bad(
+                "where",
+                format!("unknown operator {sym:?} in {text:?}; expected one of {}", ops()),
+            ));
+        };
+        check_field("where", l, &[])?;
+        Ok(match op {
+            Some(op) => Self::Compare(path(l), op, r.to_owned()),
+            None => Self::Regex(
+                path(l),
+                regex::RegexBuilder::new(r)
+                    .case_insensitive(true)
+                    .build()
+                    .map_err(|e| bad("where", format!("bad regex in {text:?}: {e}")))?,
+                sym == "~",
             ),
-        ))
+        })
     }
 
     /// Does the JSON view of a page satisfy it?
@@ -127,7 +149,7 @@ impl StatusFilter {
             return Ok(Self::Class(d));
         }
         s.parse::<u16>().map(Self::Exact).map_err(|_| {
-            bad("--status", format!("expected a code like 404 or a class like 4xx, got {s:?}"))
+            bad("status", format!("expected a code like 404 or a class like 4xx, got {s:?}"))
         })
     }
 
@@ -175,8 +197,8 @@ impl Filters {
 
 /// Parses `N` or `LO..HI` (inclusive).
 pub(crate) fn depth_range(s: &str) -> Result<(u32, u32), QueryError> {
-    let err = || bad("--depth", format!("expected N or LO..HI, got {s:?}"));
-    match s.split_once("..") {
+    let err = || bad("depth", format!("expected N or LO..HI, got {s:?}"));
+    let range = match s.split_once("..") {
         Some((a, b)) => {
             let lo = if a.trim().is_empty() { 0 } else { a.trim().parse().map_err(|_| err())? };
             let hi = if b.trim().is_empty() {
@@ -184,10 +206,14 @@ pub(crate) fn depth_range(s: &str) -> Result<(u32, u32), QueryError> {
             } else {
                 b.trim().trim_start_matches('=').parse().map_err(|_| err())?
             };
-            Ok((lo, hi))
+            (lo, hi)
         }
-        None => s.trim().parse().map(|d| (d, d)).map_err(|_| err()),
+        None => s.trim().parse().map(|d| (d, d)).map_err(|_| err())?,
+    };
+    if range.0 > range.1 {
+        return Err(bad("depth", format!("{s:?} is empty: LO must not exceed HI")));
     }
+    Ok(range)
 }
 
 /// Parses an RFC 3339 time (or a date) to ms since the epoch.
@@ -223,6 +249,20 @@ mod tests {
         assert!(Predicate::parse("=x").is_err());
         assert!(Predicate::parse("title~(").is_err());
         assert!(Predicate::parse("nonsense").is_err());
+        for (text, names) in [
+            ("title=~x", &["\"=~\"", "!~"][..]),
+            ("nosuch>3", &["\"nosuch\"", "title", "fields.NAME"][..]),
+            ("nosuch exists", &["\"nosuch\""][..]),
+        ] {
+            let e = Predicate::parse(text).unwrap_err().to_string();
+            assert!(e.contains("where"), "{e}");
+            for n in names {
+                assert!(e.contains(n), "{text}: {e} lacks {n}");
+            }
+        }
+        assert!(Predicate::parse("fields.anything>3").is_ok(), "fields.* is open-ended");
+        assert!(m("detail != x missing"), "an operator wins over the exists/missing suffix");
+        assert!(m("detail\t\r\nmissing") && m("fields.posts  exists"), "any whitespace");
     }
 
     #[test]
@@ -235,10 +275,11 @@ mod tests {
         assert_eq!(depth_range("1..3").unwrap(), (1, 3));
         assert_eq!(depth_range("2..").unwrap(), (2, u32::MAX));
         assert!(depth_range("x").is_err());
-        assert!(time_ms("--since", "2026-11-24").unwrap() > 0);
-        let z = time_ms("--since", "2026-11-24T18:00:00Z").unwrap();
-        assert_eq!(time_ms("--since", "2026-11-24T19:00:00+01:00").unwrap(), z);
-        assert_eq!(time_ms("--since", "2026-11-24T13:00:00-05:00").unwrap(), z);
-        assert!(time_ms("--since", "yesterday").is_err());
+        assert!(depth_range("3..1").unwrap_err().to_string().contains("depth"));
+        assert!(time_ms("since", "2026-11-24").unwrap() > 0);
+        let z = time_ms("since", "2026-11-24T18:00:00Z").unwrap();
+        assert_eq!(time_ms("since", "2026-11-24T19:00:00+01:00").unwrap(), z);
+        assert_eq!(time_ms("since", "2026-11-24T13:00:00-05:00").unwrap(), z);
+        assert!(time_ms("since", "yesterday").is_err());
     }
 }

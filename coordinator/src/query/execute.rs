@@ -1,0 +1,141 @@
+//! Running a compiled query over the store: scan, filter, then one of
+//! four shapes. Whole records and projections (`--fields`) stream;
+//! `--sort` keeps only the best `offset + limit` rows (projected); and
+//! `--count-by` keeps one counter per group.
+
+use super::compile::Query;
+use super::filter::text;
+use super::output::{RowWriter, write_records};
+use super::view::{COLUMNS, PageView, lookup};
+use super::{QueryError, QueryOptions};
+use crate::store::{PageRecord, Store, StoreError};
+use serde_json::Value;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Prints what `opts` selects from `store` to `out`; returns how many rows.
+pub fn run(store: &Store, opts: &QueryOptions, out: &mut dyn Write) -> Result<usize, QueryError> {
+    let q = opts.compile()?;
+    let needs_view =
+        !q.wheres.is_empty() || q.fields.is_some() || q.sort.is_some() || q.count_by.is_some();
+    let mut matched = q.prefixes.iter().flat_map(|p| store.pages_with_prefix(p)).filter_map(|r| {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        if !q.filters.matches(&r) {
+            return None;
+        }
+        let view = if needs_view { PageView::value(&r) } else { Value::Null };
+        q.wheres.iter().all(|w| w.matches(&view)).then_some(Ok((r, view)))
+    });
+    let columns: Vec<String> = match (&q.count_by, &q.fields) {
+        (Some(by), _) => vec![by.clone(), "count".to_owned()],
+        (None, Some(f)) => f.clone(),
+        (None, None) => COLUMNS.iter().map(|s| (*s).to_owned()).collect(),
+    };
+
+    if let Some(by) = &q.count_by {
+        let rows = count(&mut matched, by, &q)?;
+        let mut w = RowWriter::new(q.format, columns, out)?;
+        for (key, n) in rows {
+            w.row(&[key, Value::from(n)])?;
+        }
+        return w.finish();
+    }
+    if let Some((field, desc)) = &q.sort {
+        let rows = top_k(&mut matched, field, *desc, &columns, &q)?;
+        let mut w = RowWriter::new(q.format, columns, out)?;
+        for cells in rows {
+            w.row(&cells)?;
+        }
+        return w.finish();
+    }
+    let page = matched.skip(q.offset).take(q.limit);
+    if q.fields.is_none() {
+        // Whole records: nothing is held but the table's rows.
+        return write_records(page.map(|r| r.map(|(r, _)| r)), q.format, out);
+    }
+    // A projection streams too: one row is projected, written and dropped.
+    let mut w = RowWriter::new(q.format, columns.clone(), out)?;
+    for item in page {
+        w.row(&project(&item?.1, &columns))?;
+    }
+    w.finish()
+}
+
+/// The values of `columns` in a page's view, in that order.
+fn project(view: &Value, columns: &[String]) -> Vec<Value> {
+    columns.iter().map(|c| lookup(view, c).cloned().unwrap_or(Value::Null)).collect()
+}
+
+/// Orders two present values: numerically when both are numbers.
+fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        _ => text(a).cmp(&text(b)),
+    }
+}
+
+type Matched<'a> = dyn Iterator<Item = Result<(PageRecord, Value), StoreError>> + 'a;
+
+/// The sorted page of projected rows. With a limit only the best
+/// `offset + limit` rows are kept: memory is bounded by the page asked
+/// for, not by the store. Missing values sort last in either direction.
+fn top_k(
+    matched: &mut Matched<'_>,
+    field: &str,
+    desc: bool,
+    columns: &[String],
+    q: &Query,
+) -> Result<Vec<Vec<Value>>, QueryError> {
+    let order =
+        |a: &(Option<Value>, Vec<Value>), b: &(Option<Value>, Vec<Value>)| match (&a.0, &b.0) {
+            (Some(x), Some(y)) => {
+                let o = compare(x, y);
+                if desc { o.reverse() } else { o }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+    let keep = q.offset.saturating_add(q.limit);
+    let mut rows: Vec<(Option<Value>, Vec<Value>)> = Vec::new();
+    for item in matched {
+        let (_, view) = item?;
+        rows.push((lookup(&view, field).cloned(), project(&view, columns)));
+        if keep < usize::MAX / 4 && rows.len() >= keep.max(512) * 2 {
+            // Stable sorts keep store (URL) order among equal keys.
+            rows.sort_by(order);
+            rows.truncate(keep);
+        }
+    }
+    rows.sort_by(order);
+    Ok(rows.into_iter().skip(q.offset).take(q.limit).map(|(_, cells)| cells).collect())
+}
+
+/// The group key of a page for `--count-by`: the field's JSON value
+/// (numbers stay numbers), `host` as `host[:port]`, `status_class` as
+/// `Nxx`; null when the page has no value.
+fn group_key(r: &PageRecord, view: &Value, by: &str) -> Value {
+    match by {
+        "host" => Value::from(crate::frontier::authority(&r.url)),
+        "status_class" => r.status.map_or(Value::Null, |s| Value::from(format!("{}xx", s / 100))),
+        _ => lookup(view, by).cloned().unwrap_or(Value::Null),
+    }
+}
+
+/// `(key, count)` per group, largest first, then by key; paged.
+fn count(matched: &mut Matched<'_>, by: &str, q: &Query) -> Result<Vec<(Value, u64)>, QueryError> {
+    // Keyed by the key's JSON text: `Value` is not `Ord`.
+    let mut groups: BTreeMap<String, (Value, u64)> = BTreeMap::new();
+    for item in matched {
+        let (r, view) = item?;
+        let key = group_key(&r, &view, by);
+        groups.entry(key.to_string()).or_insert((key, 0)).1 += 1;
+    }
+    let mut rows: Vec<(Value, u64)> = groups.into_values().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| compare(&a.0, &b.0)));
+    Ok(rows.into_iter().skip(q.offset).take(q.limit).collect())
+}

@@ -1,0 +1,39 @@
+//! The arguments of the commands that read a store: `trawl query` (whose
+//! options are [`QueryOptions`], shared with the HTTP API) and
+//! `trawl export`.
+
+use clap::ValueEnum;
+use std::path::PathBuf;
+use trawl_coordinator::query::QueryOptions;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct QueryArgs {
+    /// Store directory of a crawl.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) options: QueryOptions,
+    /// Bearer token, if a running crawl's API requires one.
+    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ExportFormat {
+    Jsonl,
+    Csv,
+    Warc,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    /// Store directory of a (finished) crawl.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// Output format; warc needs a crawl run with --keep-bodies.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub(crate) format: ExportFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
