@@ -238,10 +238,10 @@ fn dashboard_shows_progress_toward_max_pages_with_an_eta() {
     crawl.wait_within(Duration::from_secs(30)).success();
 }
 
-/// Pause from the page (with the token), see it hold, resume from the
-/// page, then stop over the API: the crawl drains and exits 0.
+/// Pause from the page (with the token), see it hold, resume and scale
+/// from the page, then stop over the API: the crawl drains and exits 0.
 #[test]
-fn dashboard_pauses_and_resumes_a_crawl_and_the_api_stops_it() {
+fn dashboard_pauses_resumes_and_scales_a_crawl_and_the_api_stops_it() {
     let token = "ctl-token-7";
     let server = SiteServer::start(SiteSpec::with_pages(2000)).expect("site");
     let dir = TestDir::new();
@@ -287,6 +287,16 @@ fn dashboard_pauses_and_resumes_a_crawl_and_the_api_stops_it() {
     assert_eq!(text(&resumed, "#state"), "running");
     assert_eq!(text(&resumed, "#pause"), "Pause");
     assert!(wait_until(Duration::from_secs(30), || pages() > held), "no progress after resume");
+
+    // The scale input and button.
+    let scaled = dump_dom(&format!("http://{addr}/?token={token}&press=scale&workers=2"));
+    assert_eq!(text(&scaled, "#control-msg"), "target workers 2");
+    assert!(text(&scaled, "#workers").ends_with(" / 2"), "{:?}", text(&scaled, "#workers"));
+    assert_eq!(status()["target_workers"], 2);
+    assert!(
+        wait_until(Duration::from_secs(30), || worker_children(crawl.pid()).len() == 2),
+        "no second worker"
+    );
 
     // Pause and resume are idempotent over the API; stop drains.
     let r = post_json(&addr, "/api/pause", "", Some(token));
