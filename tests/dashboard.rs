@@ -310,3 +310,31 @@ fn dashboard_pauses_resumes_and_scales_a_crawl_and_the_api_stops_it() {
     let stored = query_jsonl(&store).len() as u64;
     assert!(stored > held && stored < 2000, "{stored} pages stored; the stop came early");
 }
+
+/// `POST /api/stop` is the first Ctrl-C: it waits for the fetch in flight
+/// (a URL that hangs), refuses pause and resume meanwhile (409 naming the
+/// state), and the crawl exits 0 once that fetch ends.
+#[test]
+fn api_stop_drains_the_fetch_in_flight_and_refuses_resume() {
+    let mut q = QuietCrawl::start(12, &[]);
+    let r = post_json(&q.addr, "/api/stop", "", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), serde_json::json!({ "state": "draining", "in_flight": 1 }));
+    for path in ["/api/resume", "/api/pause"] {
+        let r = post_json(&q.addr, path, "", None);
+        assert_eq!(r.status, 409, "{path}: {}", r.text());
+        assert!(r.text().contains("draining"), "{path}: {}", r.text());
+    }
+    let r = post_json(&q.addr, "/api/stop", "", None);
+    assert_eq!(r.json()["state"], "draining", "a second API stop does not stop at once");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(running(q.pid()), "the crawl did not wait for its fetch in flight");
+    let status = get(&q.addr, "/api/status", None).json();
+    assert_eq!(
+        (status["state"].as_str(), status["in_flight"].as_u64()),
+        (Some("draining"), Some(1))
+    );
+    q.finish();
+    let hang = query_jsonl(&q.store()).into_iter().find(|p| s(p, "url") == q.hang_url);
+    assert!(hang.is_some(), "the fetch in flight was stored");
+}
