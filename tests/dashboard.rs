@@ -188,11 +188,17 @@ fn dashboard_uses_the_token_from_its_url() {
     q.finish();
 }
 
+/// A second run on a store: `--max-pages` counts the first run's pages
+/// too, and the bar says so.
 #[test]
 fn dashboard_shows_progress_toward_max_pages_with_an_eta() {
     let server = SiteServer::start(SiteSpec::with_pages(2000)).expect("site");
     let dir = TestDir::new();
     let store = dir.store();
+    Trawl::crawl(&server.base_url(), &store)
+        .args(["--workers", "1", "--max-pages", "20"])
+        .run_within(Duration::from_secs(60))
+        .success();
     let missing = format!("{}no-such-page", server.base_url());
     let crawl = Trawl::crawl(&server.base_url(), &store)
         .arg(&missing)
@@ -206,6 +212,8 @@ fn dashboard_shows_progress_toward_max_pages_with_an_eta() {
     );
     let before = status();
     assert_eq!(before["max_pages"], 1500);
+    let earlier = before["resumed_pages"].as_u64().unwrap();
+    assert!(earlier >= 20, "pages of the first run: {before}");
     let dom = dump_dom(&format!("http://{addr}/"));
     let after = status()["pages"].as_u64().unwrap();
     assert!(running(crawl.pid()), "the crawl ended during the test; slow it down");
@@ -213,10 +221,11 @@ fn dashboard_shows_progress_toward_max_pages_with_an_eta() {
     assert_eq!(attr(&dom, "#progress", "class").as_deref(), Some(""), "the bar shows");
     let shown = pages_in(&dom);
     let line = text(&dom, "#progress-text");
-    let pct = shown as f64 / 1500.0 * 100.0;
-    assert_eq!(line, format!("{shown} / 1500 pages ({pct:.1}%)"));
+    let done = shown + earlier;
+    let pct = done as f64 / 1500.0 * 100.0;
+    assert_eq!(line, format!("{done} / 1500 pages ({pct:.1}%), {earlier} from earlier runs"));
     let width = attr(&dom, "#progress-bar", "style").unwrap_or_default();
-    assert_eq!(width, format!("width: {pct:.1}%;"), "bar width for {shown} pages");
+    assert_eq!(width, format!("width: {pct:.1}%;"), "bar width for {done} pages");
     let eta = text(&dom, "#eta");
     let eta_value = eta.strip_prefix("ETA ").unwrap_or_else(|| panic!("#eta {eta:?}"));
     assert!(
