@@ -33,6 +33,36 @@ pub enum ControlRequest {
         /// True for a second signal.
         immediate: bool,
     },
+    /// Pause, resume or stop the crawl (`POST /api/pause`, `/api/resume`,
+    /// `/api/stop`, the dashboard's buttons). Unlike [`Stop`](Self::Stop),
+    /// repeating a run request never escalates: an API stop always drains.
+    Run {
+        /// What to do.
+        action: RunAction,
+        /// The state afterwards, or why the action does not apply now.
+        reply: oneshot::Sender<Result<RunChange, String>>,
+    },
+}
+
+/// A run control from the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunAction {
+    /// Hand out no new leases; in-flight fetches finish, workers stay up.
+    Pause,
+    /// Hand out leases again after a pause.
+    Resume,
+    /// The first SIGINT: no new leases, finish what is in flight, exit 0.
+    Stop,
+}
+
+/// The reply to a [`ControlRequest::Run`]: `{"state": "paused",
+/// "in_flight": 3}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunChange {
+    /// The crawl's state after the request.
+    pub state: CrawlState,
+    /// Leases still in flight (they finish, whatever the state).
+    pub in_flight: u64,
 }
 
 /// Where the crawl is in its life (`state` of the status report).
@@ -41,6 +71,9 @@ pub enum ControlRequest {
 pub enum CrawlState {
     /// Handing out work.
     Running,
+    /// Paused from the API: no new leases; in-flight fetches finish and
+    /// workers stay up until a resume (or a stop).
+    Paused,
     /// First stop signal: no new leases; finishing what is in flight.
     Draining,
     /// Second stop signal: stopping now (leases are left for a resume).
@@ -62,6 +95,7 @@ impl CrawlState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::Draining => "draining",
             Self::Stopping => "stopping",
         }
@@ -116,7 +150,7 @@ pub struct WorkerStatus {
 pub struct StatusReport {
     /// Coordinator pid.
     pub pid: u32,
-    /// `running`, `draining` or `stopping`.
+    /// `running`, `paused`, `draining` or `stopping`.
     pub state: CrawlState,
     /// Pages stored.
     pub pages: u64,
@@ -150,6 +184,39 @@ pub struct StatusReport {
     pub hosts: Vec<(String, u64)>,
     /// The most recent failed pages, newest last.
     pub recent_errors: Vec<RecentError>,
+    /// `--max-pages`: the limit counts the pages of every run on this
+    /// store, so progress is `(resumed_pages + pages) / max_pages`.
+    #[serde(default)]
+    pub max_pages: Option<u64>,
+    /// Pages stored by earlier runs on this store.
+    #[serde(default)]
+    pub resumed_pages: u64,
+    /// Seconds until `--max-pages` is reached at the recent rate; absent
+    /// without a limit, while paused or stopping, or before any progress.
+    #[serde(default)]
+    pub eta_secs: Option<f64>,
+    /// Pages per outcome over time, for the dashboard's chart.
+    #[serde(default)]
+    pub timeline: OutcomeTimeline,
+}
+
+/// Page records per outcome in fixed buckets of the crawl's elapsed time:
+/// the last few minutes, oldest first, empty buckets included.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeTimeline {
+    /// Width of a bucket, seconds.
+    pub bucket_secs: u64,
+    /// The buckets, oldest first; the last one is still filling.
+    pub buckets: Vec<TimelineBucket>,
+}
+
+/// One bucket of an [`OutcomeTimeline`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineBucket {
+    /// Seconds since the crawl started, at the bucket's start.
+    pub start_secs: u64,
+    /// Pages stored in it, per outcome kind (kinds with none are left out).
+    pub outcomes: std::collections::BTreeMap<String, u64>,
 }
 
 /// A page that did not end `ok`, for the dashboard.

@@ -109,6 +109,10 @@ mod tests {
             bytes: 1000,
             hosts: vec![("a\"b:1".into(), 3)],
             recent_errors: Vec::new(),
+            max_pages: None,
+            resumed_pages: 0,
+            eta_secs: None,
+            timeline: crate::control::OutcomeTimeline::default(),
         };
         let text = render(&s);
         assert!(text.contains("# TYPE trawl_pages_total counter\ntrawl_pages_total 10\n"));

@@ -6,6 +6,7 @@
 //! scheduler on its event channel and answered from its reply, and page
 //! queries read the store (a clone of the coordinator's own handle).
 
+mod controls;
 mod metrics;
 mod openapi;
 mod routes;

@@ -30,10 +30,14 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/", get(dashboard))
+        // Run controls (the dashboard's buttons): handlers in controls.rs.
+        .route("/api/pause", post(super::controls::pause))
+        .route("/api/resume", post(super::controls::resume))
+        .route("/api/stop", post(super::controls::stop))
         .with_state(state)
 }
 
-fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
+pub(super) fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let Some(token) = &state.token else { return Ok(()) };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -47,7 +51,7 @@ fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), (StatusCode, S
 }
 
 /// Sends a request to the scheduler and waits for its reply.
-async fn ask<T>(
+pub(super) async fn ask<T>(
     state: &ApiState,
     make: impl FnOnce(oneshot::Sender<T>) -> ControlRequest,
 ) -> Result<T, (StatusCode, String)> {

@@ -13,7 +13,9 @@
 //! Owners, one concept each: [`lease_table`] (what is in flight), [`pool`]
 //! (processes: spawn, back-off, hung-kill, drain, autoscale, summaries),
 //! [`crashes`] (which deaths count, suspects, poison), [`report`] (how a
-//! lease ends), [`requests`] (control), [`stats`] (counters, status),
+//! lease ends), [`requests`] (control: status, scale, seeds, stop,
+//! pause/resume), [`stats`] (counters, status) over [`timeline`] (outcomes
+//! over time, ETA),
 //! [`resume`] (what `new` takes from the store), [`sitemaps`],
 //! [`redirects`], [`segments`].
 //!
@@ -41,6 +43,7 @@ mod slot;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod timeline;
 mod tuning;
 
 pub(crate) use launcher::{Launcher, ProcessLauncher};
@@ -122,7 +125,8 @@ pub(crate) struct Scheduler<'a> {
     writer: &'a StoreWriter,
     /// Counters of this run.
     stats: Stats,
-    /// Running, or stopping after a signal.
+    /// Running, paused (API), or stopping after a signal or `POST
+    /// /api/stop`.
     state: CrawlState,
     started: Instant,
     /// Pages stored by earlier runs on this store (resume).
@@ -243,11 +247,17 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// Periodic upkeep: kill hung workers; while running, resize the pool.
+    /// Periodic upkeep: move the timeline on, kill hung workers; while
+    /// running, resize the pool. While paused the pool keeps its size
+    /// (scale requests apply, dead workers are replaced) but does not
+    /// autoscale: idle paused workers would look like no work to do.
     fn upkeep(&mut self, now: Instant) -> Result<(), CoordinatorError> {
+        self.stats.roll(now.saturating_duration_since(self.started));
         self.pool.kill_hung(now);
-        if self.state != CrawlState::Running {
-            return Ok(());
+        match self.state {
+            CrawlState::Running => {}
+            CrawlState::Paused if self.config.autoscale.is_none() => {}
+            _ => return Ok(()),
         }
         let demand = Demand {
             queued: self.queued(),
@@ -288,7 +298,10 @@ impl<'a> Scheduler<'a> {
         match self.state {
             CrawlState::Stopping => true,
             CrawlState::Draining => self.leases.is_empty(),
-            CrawlState::Running => self.leases.is_empty() && self.nothing_left(),
+            // A paused crawl waits for a resume, unless nothing is left.
+            CrawlState::Running | CrawlState::Paused => {
+                self.leases.is_empty() && self.nothing_left()
+            }
         }
     }
 

@@ -1,7 +1,19 @@
 //! Control requests (API, signals) and what the scheduler does about them.
+//!
+//! Run controls ([`RunAction`]) move the crawl between states:
+//!
+//! | action \ state | running | paused | draining | stopping |
+//! |---|---|---|---|---|
+//! | pause  | paused  | paused  | refused  | refused  |
+//! | resume | running | running | refused  | refused  |
+//! | stop   | draining | draining | draining | stopping |
+//!
+//! A paused crawl hands out no leases (`assign` runs only while
+//! running); what is in flight finishes and workers stay up. An API stop
+//! is the first SIGINT and never escalates to the second.
 
 use super::Scheduler;
-use crate::control::{ControlRequest, CrawlState};
+use crate::control::{ControlRequest, CrawlState, RunAction, RunChange};
 use crate::store::StoreOp;
 use std::time::Instant;
 
@@ -35,6 +47,76 @@ impl Scheduler<'_> {
                 tracing::warn!(state = %next, in_flight = self.leases.len(), "stop requested");
                 self.state = next;
             }
+            ControlRequest::Run { action, reply } => {
+                let result = transition(self.state, action).map(|next| {
+                    if next != self.state {
+                        tracing::info!(
+                            from = %self.state,
+                            to = %next,
+                            in_flight = self.leases.len(),
+                            "crawl {}",
+                            next
+                        );
+                        self.state = next;
+                    }
+                    RunChange { state: next, in_flight: self.leases.len() as u64 }
+                });
+                let _ = reply.send(result);
+            }
         }
+    }
+}
+
+/// The state `action` leads to from `state` (the table in the module doc),
+/// or why it does not apply.
+fn transition(state: CrawlState, action: RunAction) -> Result<CrawlState, String> {
+    use CrawlState::{Draining, Paused, Running, Stopping};
+    match (action, state) {
+        (RunAction::Pause, Running | Paused) => Ok(Paused),
+        (RunAction::Resume, Running | Paused) => Ok(Running),
+        (RunAction::Stop, Running | Paused | Draining) => Ok(Draining),
+        (RunAction::Stop, Stopping) => Ok(Stopping),
+        (RunAction::Pause, Draining | Stopping) => {
+            Err(format!("the crawl is {state}: it cannot be paused"))
+        }
+        (RunAction::Resume, Draining | Stopping) => {
+            Err(format!("the crawl is {state}: it cannot be resumed"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_from_every_state() {
+        use CrawlState::{Draining, Paused, Running, Stopping};
+        let all = [Running, Paused, Draining, Stopping];
+        let got: Vec<String> = [RunAction::Pause, RunAction::Resume, RunAction::Stop]
+            .into_iter()
+            .flat_map(|a| all.map(move |s| (a, s)))
+            .map(|(a, s)| match transition(s, a) {
+                Ok(next) => format!("{a:?} {s}: {next}"),
+                Err(e) => format!("{a:?} {s}: {e}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "Pause running: paused",
+                "Pause paused: paused",
+                "Pause draining: the crawl is draining: it cannot be paused",
+                "Pause stopping: the crawl is stopping: it cannot be paused",
+                "Resume running: running",
+                "Resume paused: running",
+                "Resume draining: the crawl is draining: it cannot be resumed",
+                "Resume stopping: the crawl is stopping: it cannot be resumed",
+                "Stop running: draining",
+                "Stop paused: draining",
+                "Stop draining: draining",
+                "Stop stopping: stopping",
+            ]
+        );
     }
 }

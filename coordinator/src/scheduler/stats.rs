@@ -1,11 +1,13 @@
 //! Statistics of this run: pages per outcome, bytes, poison, the last few
-//! failures (for the dashboard), and the status report built from them.
+//! failures and the outcomes over time (for the dashboard), and the status
+//! report built from them.
 
 use super::Scheduler;
-use crate::control::{RecentError, StatusReport};
+use super::timeline::{self, Timeline};
+use crate::control::{CrawlState, RecentError, StatusReport};
 use crate::store::PageRecord;
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use trawl_common::protocol::FetchOutcome;
 
 /// Failed pages kept for the status report.
@@ -24,6 +26,8 @@ pub(crate) struct Stats {
     pub(crate) outcomes: BTreeMap<&'static str, u64>,
     /// The last few pages that did not end `ok`, newest last.
     recent_errors: VecDeque<RecentError>,
+    /// Pages per outcome over time.
+    timeline: Timeline,
 }
 
 impl Stats {
@@ -49,10 +53,22 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// Moves the timeline on to `elapsed` (every tick).
+    pub(crate) fn roll(&mut self, elapsed: Duration) {
+        self.timeline.roll(elapsed, &self.outcomes);
+    }
+}
+
 impl Scheduler<'_> {
     /// `GET /api/status`, `trawl status`.
     pub(super) fn status(&self, now: Instant) -> StatusReport {
         let p = self.progress(now);
+        let max_pages = self.config.max_pages;
+        let eta_secs = max_pages.filter(|_| self.state == CrawlState::Running).and_then(|m| {
+            let remaining = m.saturating_sub(self.stored_before + p.pages);
+            timeline::eta_secs(remaining, self.stats.timeline.recent_rate(p.elapsed, p.pages))
+        });
         StatusReport {
             pid: std::process::id(),
             state: self.state,
@@ -72,6 +88,10 @@ impl Scheduler<'_> {
             bytes: self.stats.bytes,
             hosts: self.frontier.top_hosts(20).into_iter().map(|(h, n)| (h, n as u64)).collect(),
             recent_errors: self.stats.recent_errors.iter().cloned().collect(),
+            max_pages,
+            resumed_pages: self.stored_before,
+            eta_secs,
+            timeline: self.stats.timeline.report(p.elapsed, &self.stats.outcomes),
         }
     }
 }

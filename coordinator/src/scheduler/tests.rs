@@ -539,3 +539,6 @@ fn a_suspect_is_held_alone_while_other_work_waits() {
     let (_, rest) = only(&d.assign());
     assert_eq!(rest.len(), 2, "then the waiting pages");
 }
+
+// Pause, resume and the API stop.
+mod pause;
