@@ -4,7 +4,8 @@
 use super::*;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 use url::Url;
 
 const ORIGIN: &str = "http://127.0.0.1:4321";
