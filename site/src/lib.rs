@@ -41,15 +41,32 @@
 //! * `spec.rs`: [`SiteSpec`], paths and every page's link plan;
 //! * `render.rs`: a page's HTML;
 //! * `rng.rs`: the splitmix64 stream behind every choice;
-//! * `server.rs`: [`SiteServer`], the HTTP server and its counters.
+//! * `server.rs`: [`SiteServer`], its listeners (one per host) and its
+//!   lifecycle; [`ServeOptions`];
+//! * `respond.rs`: the handler: answers, injected latency, counters;
+//! * `timeline.rs`: per-host request times and the [`gaps`] between them.
+//!
+//! # Many hosts
+//!
+//! With [`ServeOptions::hosts`] N > 1 the server listens on N ports of
+//! 127.0.0.1, each a host (`127.0.0.1:P` is a host of its own to a
+//! crawler) serving every page of the spec; each page also links to
+//! [`PEER_LINKS`] pages of other hosts. [`ServeOptions::latency`] delays
+//! every response (jittered), and [`ServeOptions::timeline`] records when
+//! each host was asked, so a crawler's per-host delay can be checked at
+//! the server.
 
 mod render;
+mod respond;
 mod rng;
 mod server;
 mod spec;
+mod timeline;
 
-pub use server::SiteServer;
+pub use render::{PEER_LINKS, Peers};
+pub use server::{ServeOptions, SiteServer};
 pub use spec::SiteSpec;
+pub use timeline::{Gap, Request, gaps};
 
 #[cfg(test)]
 mod tests;

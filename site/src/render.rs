@@ -7,6 +7,19 @@ use crate::spec::{Base, Link, OFFSITE_LINKS, SiteSpec, Style, push_path};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+/// Links from a page to other hosts' pages when the site serves several.
+pub const PEER_LINKS: u32 = 4;
+
+/// The hosts a page's host shares the site with, for
+/// [`SiteSpec::render_among`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Peers<'a> {
+    /// Every host's origin (`http://127.0.0.1:P`, no trailing slash).
+    pub origins: &'a [String],
+    /// Index of the page's own host in `origins`.
+    pub me: usize,
+}
+
 #[rustfmt::skip]
 const WORDS: &[&str] = &[
     "the", "a", "crawler", "walks", "through", "every", "page", "and", "notes", "what", "it",
@@ -107,6 +120,27 @@ impl SiteSpec {
         }
     }
 
+    /// Appends the "Across the network" list: links to other hosts' pages.
+    fn push_peer_links(&self, buf: &mut String, i: u32, peers: Peers<'_>) {
+        let n = peers.origins.len();
+        if n < 2 {
+            return;
+        }
+        let mut r = Rng::new(self.seed ^ peers.me as u64, 4, i);
+        buf.push_str("<h3>Across the network</h3>\n<ul class=\"peers\">\n");
+        for _ in 0..PEER_LINKS {
+            let other = (peers.me + 1 + r.below(n as u32 - 1) as usize) % n;
+            let to = r.below(self.n());
+            buf.push_str("<li><a href=\"");
+            buf.push_str(&peers.origins[other]);
+            push_path(buf, to);
+            buf.push_str("\">");
+            push_escaped(buf, &self.headline(to));
+            buf.push_str("</a></li>\n");
+        }
+        buf.push_str("</ul>\n");
+    }
+
     /// Appends `<a href="…">text</a>` for an on-site link.
     fn push_link(
         &self,
@@ -133,6 +167,20 @@ impl SiteSpec {
     /// origin (`http://127.0.0.1:P`) and the off-site origin
     /// (`http://localhost:P`), both without a trailing slash.
     pub fn render(&self, i: u32, origin: &str, offsite_origin: &str) -> String {
+        self.render_among(i, origin, offsite_origin, Peers::default())
+    }
+
+    /// [`SiteSpec::render`] for page `i` of one host among several: with
+    /// two or more `peers`, the page also links to [`PEER_LINKS`] pages of
+    /// other hosts (absolute URLs, chosen pseudo-randomly per host and
+    /// page). With fewer it is exactly [`SiteSpec::render`]'s page.
+    pub fn render_among(
+        &self,
+        i: u32,
+        origin: &str,
+        offsite_origin: &str,
+        peers: Peers<'_>,
+    ) -> String {
         let i = i.min(self.n() - 1);
         let base = self.base(i);
         let plan = self.plan(i);
@@ -185,7 +233,9 @@ impl SiteSpec {
                 "<li><a href=\"{offsite_origin}/ext/{ext}\">Friend site {ext}</a></li>"
             );
         }
-        b.push_str("<li><a href=\"javascript:void(0)\">Subscribe</a></li>\n</ul>\n</aside>\n");
+        b.push_str("<li><a href=\"javascript:void(0)\">Subscribe</a></li>\n</ul>\n");
+        self.push_peer_links(&mut b, i, peers);
+        b.push_str("</aside>\n");
         b.push_str("<a id=\"comments\">Comments are closed.</a>\n<div class=\"prose\">\n");
 
         let mut tail = String::with_capacity(1024);

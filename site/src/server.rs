@@ -1,99 +1,43 @@
-//! The HTTP server: [`SiteServer`] serves a [`SiteSpec`] on
-//! `127.0.0.1:<ephemeral port>` from a thread of its own and counts what it
-//! was asked for.
+//! The HTTP server: [`SiteServer`] serves a [`SiteSpec`] on one or more
+//! `127.0.0.1:<ephemeral port>` listeners (one per host) from a thread of
+//! its own, and counts what it was asked for.
 
+use crate::respond::{HostState, Shared, handle};
 use crate::spec::SiteSpec;
+use crate::timeline::{Request, Timeline};
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use std::future::IntoFuture as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
-use tokio::sync::oneshot;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, watch};
 
-const CSS: &str = "body{font-family:sans-serif}a{color:#036}\n";
-const OFFSITE_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><title>Friend site</title></head><body><p>Off-site.</p></body></html>\n";
 /// How long in-flight connections get to finish after a shutdown request.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// State shared between the server thread and [`SiteServer`].
-struct Shared {
-    spec: SiteSpec,
-    origin: String,
-    offsite_origin: String,
-    hits: Vec<AtomicU32>,
-    page_hits: AtomicU64,
-    offsite_hits: AtomicU64,
-    unknown_hits: AtomicU64,
-    robots_hits: AtomicU64,
+/// How the site is served, apart from what it contains.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Hosts (listeners, each on its own port of 127.0.0.1), each serving
+    /// every page of the spec; pages link across hosts when there are
+    /// two or more. 0 means 1.
+    pub hosts: u32,
+    /// Mean latency added to every response (a timer: no CPU).
+    pub latency: Duration,
+    /// Jitter of that latency as a fraction: uniform in
+    /// `latency * (1 ± jitter)`, clamped to `0..=1`.
+    pub jitter: f64,
+    /// Record every on-site request's start and end per host
+    /// ([`SiteServer::timeline`]): 16 bytes a request.
+    pub timeline: bool,
 }
 
-impl Shared {
-    /// Answers one request.
-    fn respond(&self, method: &Method, headers: &HeaderMap, path: &str) -> Response {
-        if method != Method::GET && method != Method::HEAD {
-            return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")])
-                .into_response();
-        }
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        let (name, _port) = host.rsplit_once(':').unwrap_or((host, ""));
-        if name.eq_ignore_ascii_case("localhost") || path.starts_with("/ext/") {
-            self.offsite_hits.fetch_add(1, Ordering::Relaxed);
-            return body_response("text/html; charset=utf-8", OFFSITE_PAGE.to_owned());
-        }
-        if path == "/robots.txt" {
-            self.robots_hits.fetch_add(1, Ordering::Relaxed);
-            return (StatusCode::NOT_FOUND, "no robots.txt\n").into_response();
-        }
-        if path == "/static/site.css" {
-            return body_response("text/css; charset=utf-8", CSS.to_owned());
-        }
-        match self.spec.page_index(path) {
-            Some(i) => {
-                if let Some(h) = self.hits.get(i as usize) {
-                    h.fetch_add(1, Ordering::Relaxed);
-                }
-                self.page_hits.fetch_add(1, Ordering::Relaxed);
-                let html = self.spec.render(i, &self.origin, &self.offsite_origin);
-                body_response("text/html; charset=utf-8", html)
-            }
-            None => {
-                self.unknown_hits.fetch_add(1, Ordering::Relaxed);
-                (StatusCode::NOT_FOUND, "not found\n").into_response()
-            }
-        }
-    }
-}
-
-/// A 200 response with an explicit Content-Length (axum drops the body of
-/// HEAD responses but keeps the header).
-fn body_response(content_type: &'static str, body: String) -> Response {
-    let len = HeaderValue::from(body.len());
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (header::CONTENT_LENGTH, len),
-    ];
-    (StatusCode::OK, headers, body).into_response()
-}
-
-/// The single handler behind every path.
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    shared.respond(&method, &headers, uri.path())
-}
-
-/// The generated site, served on `127.0.0.1:<ephemeral port>` by a
-/// background thread running its own single-threaded tokio runtime.
+/// The generated site, served on `127.0.0.1:<ephemeral port>` (one per
+/// host) by a background thread running its own single-threaded tokio
+/// runtime.
 pub struct SiteServer {
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -104,54 +48,62 @@ impl SiteServer {
     /// owns its own tokio runtime, so it is usable from sync and async code.
     /// Returns once the listener is bound.
     pub fn start(spec: SiteSpec) -> std::io::Result<SiteServer> {
-        let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        std_listener.set_nonblocking(true)?;
-        let addr = std_listener.local_addr()?;
+        Self::start_with(spec, ServeOptions::default())
+    }
+
+    /// [`SiteServer::start`] with several hosts, latency or a timeline.
+    /// Returns once every listener is bound.
+    pub fn start_with(spec: SiteSpec, options: ServeOptions) -> std::io::Result<SiteServer> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
-        let listener = {
+        let hosts = options.hosts.max(1) as usize;
+        let mut listeners = Vec::with_capacity(hosts);
+        let mut addrs = Vec::with_capacity(hosts);
+        for _ in 0..hosts {
+            let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+            std_listener.set_nonblocking(true)?;
+            addrs.push(std_listener.local_addr()?);
             let _guard = rt.enter();
-            tokio::net::TcpListener::from_std(std_listener)?
-        };
+            listeners.push(tokio::net::TcpListener::from_std(std_listener)?);
+        }
         let shared = Arc::new(Shared {
             hits: (0..spec.n()).map(|_| AtomicU32::new(0)).collect(),
             spec,
-            origin: format!("http://127.0.0.1:{}", addr.port()),
-            offsite_origin: format!("http://localhost:{}", addr.port()),
+            origins: addrs.iter().map(|a| format!("http://127.0.0.1:{}", a.port())).collect(),
+            offsite_origins: addrs
+                .iter()
+                .map(|a| format!("http://localhost:{}", a.port()))
+                .collect(),
+            latency: options.latency,
+            jitter: options.jitter.clamp(0.0, 1.0),
+            served: AtomicU64::new(0),
+            epoch: Instant::now(),
+            timeline: options.timeline.then(|| Timeline::new(hosts)),
             page_hits: AtomicU64::new(0),
             offsite_hits: AtomicU64::new(0),
             unknown_hits: AtomicU64::new(0),
             robots_hits: AtomicU64::new(0),
         });
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let state = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("trawl-site".into()).spawn(move || {
-            rt.block_on(async move {
-                let (grace_tx, grace_rx) = oneshot::channel::<()>();
-                let server = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = grace_rx.await;
-                    })
-                    .into_future();
-                tokio::pin!(server);
-                tokio::select! {
-                    _ = &mut server => return,
-                    _ = stop_rx => {}
-                }
-                let _ = grace_tx.send(());
-                let _ = tokio::time::timeout(GRACE, server).await;
-            });
+            rt.block_on(serve(listeners, state, stop_rx));
         })?;
-        Ok(SiteServer { addr, shared, stop: Some(stop_tx), thread: Some(thread) })
+        Ok(SiteServer { addrs, shared, stop: Some(stop_tx), thread: Some(thread) })
     }
 
-    /// The bound address (`127.0.0.1:PORT`).
+    /// The bound address of the first host (`127.0.0.1:PORT`).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
     }
 
-    /// `http://127.0.0.1:PORT/`.
+    /// `http://127.0.0.1:PORT/` of the first host.
     pub fn base_url(&self) -> String {
-        format!("{}/", self.shared.origin)
+        format!("{}/", self.shared.origins[0])
+    }
+
+    /// `http://127.0.0.1:PORT/` of every host, in host order.
+    pub fn base_urls(&self) -> Vec<String> {
+        self.shared.origins.iter().map(|o| format!("{o}/")).collect()
     }
 
     /// The spec being served.
@@ -159,7 +111,8 @@ impl SiteServer {
         &self.shared.spec
     }
 
-    /// How often page `i` was requested (GET or HEAD); 0 for non-pages.
+    /// How often page `i` was requested (GET or HEAD), over all hosts; 0
+    /// for non-pages.
     pub fn hits(&self, i: u32) -> u32 {
         self.shared.hits.get(i as usize).map_or(0, |h| h.load(Ordering::Relaxed))
     }
@@ -185,6 +138,13 @@ impl SiteServer {
         self.shared.robots_hits.load(Ordering::Relaxed)
     }
 
+    /// Every host's on-site requests so far, each host's sorted by start
+    /// (empty unless [`ServeOptions::timeline`] was set). Feed it to
+    /// [`gaps`](crate::gaps).
+    pub fn timeline(&self) -> Vec<Vec<Request>> {
+        self.shared.timeline.as_ref().map_or_else(Vec::new, Timeline::snapshot)
+    }
+
     /// Stops the server and joins its thread (also done on drop).
     pub fn shutdown(self) {
         drop(self);
@@ -200,6 +160,35 @@ impl SiteServer {
     }
 }
 
+/// Serves every listener until `stop` fires (or its sender is dropped),
+/// then gives open connections [`GRACE`] to finish.
+async fn serve(
+    listeners: Vec<tokio::net::TcpListener>,
+    shared: Arc<Shared>,
+    stop: oneshot::Receiver<()>,
+) {
+    let (grace_tx, grace_rx) = watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for (host, listener) in listeners.into_iter().enumerate() {
+        let state = HostState { shared: Arc::clone(&shared), host };
+        let app = Router::new().fallback(handle).with_state(state);
+        let mut grace = grace_rx.clone();
+        servers.spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = grace.wait_for(|&stop| stop).await;
+                })
+                .await;
+        });
+    }
+    let _ = stop.await;
+    let _ = grace_tx.send(true);
+    let _ =
+        tokio::time::timeout(GRACE, async { while servers.join_next().await.is_some() {} }).await;
+    // Servers still draining past the grace period are aborted here.
+    servers.abort_all();
+}
+
 impl Drop for SiteServer {
     fn drop(&mut self) {
         self.stop();
@@ -209,7 +198,7 @@ impl Drop for SiteServer {
 impl std::fmt::Debug for SiteServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SiteServer")
-            .field("addr", &self.addr)
+            .field("addrs", &self.addrs)
             .field("spec", &self.shared.spec)
             .finish()
     }
