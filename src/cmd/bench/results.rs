@@ -1,12 +1,25 @@
 //! Bench results: one [`Sample`] per crawl, summarised per cell
 //! ([`CellSummary`]), printed as a table or JSON.
 
+use super::hosts::GapStats;
 use serde::Serialize;
 use std::io::Write;
 
 /// What one crawl of the site measured.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Sample {
+    /// Worker processes.
+    pub(crate) workers: u32,
+    /// Concurrent requests per worker.
+    pub(crate) concurrency: u32,
+    /// Hosts the site served (ports of 127.0.0.1).
+    pub(crate) hosts: u32,
+    /// Politeness delay per host passed to the crawl, ms (0: none).
+    pub(crate) delay_ms: f64,
+    /// Mean latency the site added to each response, ms.
+    pub(crate) latency_ms: f64,
+    /// Gaps between requests to one host at the server (with a delay).
+    pub(crate) gaps: Option<GapStats>,
     /// Pages stored.
     pub(crate) pages: u64,
     /// Wall time of the crawl (coordinator start to finish), seconds.
@@ -89,6 +102,10 @@ pub(crate) struct CellSummary {
     pub(crate) worker_peak_rss: u64,
     /// Median pages/s over the baseline cell's median.
     pub(crate) speedup: f64,
+    /// Worker peak RSS growth per extra request in flight, KB: against
+    /// the cell with the same workers and the least concurrency (`None`
+    /// for that cell itself).
+    pub(crate) worker_kb_per_request: Option<f64>,
     pub(crate) runs: Vec<Sample>,
 }
 
@@ -136,9 +153,27 @@ impl BenchReport {
                     .unwrap_or(0),
                 worker_peak_rss: runs.iter().map(|s| s.worker_peak_rss).max().unwrap_or(0),
                 speedup: 1.0,
+                worker_kb_per_request: None,
                 runs,
             })
             .collect();
+        let least: Vec<Option<(u32, u64)>> = out
+            .iter()
+            .map(|c| {
+                out.iter()
+                    .filter(|o| o.workers == c.workers && o.concurrency < c.concurrency)
+                    .min_by_key(|o| o.concurrency)
+                    .map(|o| (o.concurrency, o.worker_peak_rss))
+            })
+            .collect();
+        for (c, least) in out.iter_mut().zip(least) {
+            c.worker_kb_per_request = least.map(|(conc, rss)| {
+                (c.worker_peak_rss as f64 - rss as f64)
+                    / 1024.0
+                    / f64::from(c.concurrency - conc)
+                    / f64::from(c.workers)
+            });
+        }
         let base = out
             .iter()
             .find(|c| (c.workers, c.concurrency) == (1, 1))
@@ -178,7 +213,7 @@ impl BenchReport {
         let pps_head = if many { "pages/s min/med/max" } else { "pages/s" };
         writeln!(
             out,
-            "{:>7} {:>4} {:>6} {:>7} {:>20} {:>11} {:>9} {:>9} {:>10} {:>12} {:>8}",
+            "{:>7} {:>5} {:>6} {:>7} {:>20} {:>11} {:>9} {:>9} {:>10} {:>12} {:>8} {:>10}",
             "workers",
             "conc",
             "pages",
@@ -190,6 +225,7 @@ impl BenchReport {
             "worker RSS",
             "site ms/page",
             "speed-up",
+            "KB/request",
         )?;
         for c in &self.cells {
             let pps = if many {
@@ -203,7 +239,7 @@ impl BenchReport {
             let pages = c.runs.iter().map(|s| s.pages).max().unwrap_or(0);
             writeln!(
                 out,
-                "{:>7} {:>4} {:>6} {:>7.2} {:>20} {:>11.3} {:>8.1}% {:>9} {:>10} {:>12.3} {:>7.2}x",
+                "{:>7} {:>5} {:>6} {:>7.2} {:>20} {:>11.3} {:>8.1}% {:>9} {:>10} {:>12.3} {:>7.2}x {:>10}",
                 c.workers,
                 c.concurrency,
                 pages,
@@ -215,15 +251,18 @@ impl BenchReport {
                 mb(c.worker_peak_rss),
                 c.site_cpu_ms_per_page.median,
                 c.speedup,
+                c.worker_kb_per_request.map_or_else(|| "-".into(), |kb| format!("{kb:.1}")),
             )?;
         }
         writeln!(
             out,
             "secs, cpu ms/page (coordinator + workers), coord cpu (coordinator share of that) and site ms/page \
              (the site server's own process) are medians; RSS is the highest peak; speed-up is median pages/s \
-             over the {}x{} cell.",
+             over the {}x{} cell; KB/request is worker peak RSS growth per extra request in flight \
+             over the same workers' lowest concurrency.",
             self.baseline[0], self.baseline[1]
-        )
+        )?;
+        super::hosts::write_table(self, out)
     }
 }
 
@@ -248,6 +287,12 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(pps: f64) -> Sample {
         Sample {
+            workers: 1,
+            concurrency: 1,
+            hosts: 1,
+            delay_ms: 0.0,
+            latency_ms: 0.0,
+            gaps: None,
             pages: 1000,
             secs: 1000.0 / pps,
             pages_per_sec: pps,
