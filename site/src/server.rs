@@ -13,6 +13,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
+/// Pending connections per listener (the kernel caps it at somaxconn).
+const BACKLOG: u32 = 4096;
 /// How long in-flight connections get to finish after a shutdown request.
 const GRACE: Duration = Duration::from_secs(2);
 
@@ -59,11 +61,15 @@ impl SiteServer {
         let mut listeners = Vec::with_capacity(hosts);
         let mut addrs = Vec::with_capacity(hosts);
         for _ in 0..hosts {
-            let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-            std_listener.set_nonblocking(true)?;
-            addrs.push(std_listener.local_addr()?);
             let _guard = rt.enter();
-            listeners.push(tokio::net::TcpListener::from_std(std_listener)?);
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+            // Thousands of clients connecting at once overflow the usual
+            // backlog of 128: their SYNs are dropped and retried a second
+            // later, which looks like server latency.
+            let listener = socket.listen(BACKLOG)?;
+            addrs.push(listener.local_addr()?);
+            listeners.push(listener);
         }
         let shared = Arc::new(Shared {
             hits: (0..spec.n()).map(|_| AtomicU32::new(0)).collect(),

@@ -83,6 +83,15 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                     g.min_ms, g.p1_ms, g.below_delay
                 ))
             );
+            let failed: Vec<String> = s
+                .outcomes
+                .iter()
+                .filter(|(k, _)| **k != "ok")
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            if !failed.is_empty() {
+                eprintln!("    pages not ok: {}", failed.join(", "));
+            }
             samples[i].push(s);
         }
     }
@@ -199,5 +208,6 @@ fn crawl_once(
         worker_peak_rss: summary.workers.iter().map(|w| w.peak_rss).max().unwrap_or(0),
         site_page_hits: hits.pages,
         site_offsite_hits: hits.offsite,
+        outcomes: summary.outcomes,
     })
 }

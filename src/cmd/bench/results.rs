@@ -41,6 +41,8 @@ pub(crate) struct Sample {
     pub(crate) site_page_hits: u64,
     /// Off-site requests the site saw (must be 0).
     pub(crate) site_offsite_hits: u64,
+    /// Pages stored per outcome (`ok`, `timeout`, `connect`...).
+    pub(crate) outcomes: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Sample {
@@ -303,6 +305,7 @@ pub(crate) mod tests {
             worker_peak_rss: 20 << 20,
             site_page_hits: 1000,
             site_offsite_hits: 0,
+            outcomes: [("ok", 1000)].into(),
         }
     }
 
