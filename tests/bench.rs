@@ -101,3 +101,19 @@ fn bench_slow_server_reports_memory_per_request() {
         assert!(pps > 0.0 && pps <= c / 0.025, "{pps} pages/s with {c} in flight: {run}");
     }
 }
+
+#[test]
+fn bench_rejects_bad_mode_flags_before_starting() {
+    for (args, named) in [
+        (&["--hosts", "10", "--delay", "1"][..], "--delay"),
+        (&["--latency", "fast"][..], "--latency"),
+        (&["--jitter", "1.5"][..], "--jitter"),
+        (&["--hosts", "0"][..], "--hosts"),
+        (&["--frontier", "5000", "--hosts", "3"][..], "--hosts"),
+    ] {
+        let out = Trawl::new("bench").args(args.iter().copied()).run();
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(named), "{args:?} names {named}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "nothing ran: {}", out.stdout);
+    }
+}
