@@ -338,4 +338,15 @@ pub(crate) mod tests {
         assert!(table.contains("900/1000/1100"), "{table}");
         assert!(table.contains("4.00x"), "{table}");
     }
+
+    #[test]
+    fn memory_per_request_is_against_the_least_concurrency() {
+        let at = |rss_mb: u64| Sample { worker_peak_rss: rss_mb << 20, ..sample(100.0) };
+        let cells = [(1, 64), (1, 1064), (2, 64)];
+        let r = BenchReport::new(1000, 1, &cells, vec![vec![at(20)], vec![at(60)], vec![at(30)]]);
+        assert_eq!(r.cells[0].worker_kb_per_request, None);
+        assert_eq!(r.cells[2].worker_kb_per_request, None, "no lower concurrency with 2 workers");
+        let kb = r.cells[1].worker_kb_per_request.unwrap();
+        assert!((kb - 40.0 * 1024.0 / 1000.0).abs() < 1e-9, "{kb}");
+    }
 }
