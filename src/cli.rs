@@ -112,14 +112,36 @@ pub(crate) struct BenchArgs {
     #[arg(long, default_value_t = 20_000, value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) pages: u32,
-    /// Worker counts to try, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4], value_name = "N,N,..",
+    /// Worker counts to try, comma-separated [default: 1,2,4; with
+    /// --hosts: 2].
+    #[arg(long, value_delimiter = ',', value_name = "N,N,..",
           allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(trawl_common::ids::MAX_WORKERS)))]
     pub(crate) workers: Vec<u32>,
-    /// Concurrent requests per worker to try, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64], value_name = "N,N,..",
+    /// Concurrent requests per worker to try, comma-separated (at most the
+    /// crawl's --concurrency cap, 4096) [default: 1,16,64; with --hosts: 256].
+    #[arg(long, value_delimiter = ',', value_name = "N,N,..",
           allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub(crate) concurrency: Vec<u32>,
+    /// Serve the site as N hosts (ports of 127.0.0.1) whose pages link
+    /// across hosts; --pages is the total, split evenly. With --delay,
+    /// reports pages/s against hosts / delay and the gaps between requests
+    /// to one host as the server saw them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    pub(crate) hosts: Option<u32>,
+    /// Politeness delay per host (e.g. `1s`, `250ms`), passed to the crawl
+    /// as --delay with --per-host 1 (loopback has neither by default).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) delay: Option<std::time::Duration>,
+    /// Latency the site adds to every response (e.g. `100ms`), jittered by
+    /// --jitter.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) latency: Option<std::time::Duration>,
+    /// Latency jitter as a fraction: uniform in latency x (1 ± F).
+    #[arg(long, default_value_t = 0.5, value_name = "F", value_parser = parse_fraction)]
+    pub(crate) jitter: f64,
+    /// HTML bytes per page [default: 44000; 5000 with --hosts or --latency].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1000..=10_000_000))]
+    pub(crate) page_bytes: Option<u32>,
     /// Repetitions of every cell (interleaved); pages/s is reported as
     /// min/median/max.
     #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,
@@ -134,7 +156,8 @@ pub(crate) struct BenchArgs {
     /// Instead of the matrix, measure the frontier at scale: crawl pages of
     /// 1,000 links each until about N URLs are queued, then resume that
     /// crawl; report the coordinator's peak RSS and the times.
-    #[arg(long, value_name = "N", conflicts_with_all = ["chart", "runs"],
+    #[arg(long, value_name = "N",
+          conflicts_with_all = ["chart", "runs", "hosts", "delay", "latency", "page_bytes"],
           allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
     pub(crate) frontier: Option<u64>,
@@ -149,6 +172,33 @@ pub(crate) struct BenchSiteArgs {
     /// discover URLs far faster than it fetches them).
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub(crate) links_per_page: u32,
+    /// `a.post-item-title` entries per page.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub(crate) posts_per_page: u32,
+    /// HTML bytes per page.
+    #[arg(long, default_value_t = 44_000, value_name = "BYTES")]
+    pub(crate) page_bytes: u32,
+    /// Hosts (one port of 127.0.0.1 each), every one serving --pages pages.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) hosts: u32,
+    /// Latency added to every response.
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub(crate) latency: std::time::Duration,
+    /// Latency jitter as a fraction: uniform in latency x (1 ± F).
+    #[arg(long, default_value_t = 0.5, value_name = "F", value_parser = parse_fraction)]
+    pub(crate) jitter: f64,
+    /// Record every request's start and end per host, and report the gaps
+    /// between consecutive requests to one host when stopping.
+    #[arg(long)]
+    pub(crate) timeline: bool,
+}
+
+/// A number in `0..=1`.
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("expected a fraction in 0..=1, got {s:?}")),
+    }
 }
 
 #[cfg(test)]

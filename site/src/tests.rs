@@ -4,7 +4,8 @@
 use super::*;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 use url::Url;
 
 const ORIGIN: &str = "http://127.0.0.1:4321";
@@ -285,6 +286,72 @@ fn server_counts_offsite_requests() {
     assert_eq!(http(addr, "GET", "/", &format!("localhost:{}", addr.port())).0, 200);
     assert_eq!(server.offsite_hits(), 2);
     assert_eq!((server.page_hits(), server.hits(0), server.unknown_hits()), (0, 0, 0));
+}
+
+#[test]
+fn many_hosts_link_across_hosts_with_latency_and_a_timeline() {
+    let spec = SiteSpec {
+        page_bytes: 5_000,
+        posts_per_page: 5,
+        links_per_page: 20,
+        ..SiteSpec::with_pages(8)
+    };
+    let latency = Duration::from_millis(20);
+    let options = ServeOptions { hosts: 3, latency, jitter: 0.5, timeline: true };
+    let server = SiteServer::start_with(spec, options).unwrap();
+    let urls = server.base_urls();
+    assert_eq!(urls.len(), 3);
+    assert_eq!(urls[0], server.base_url());
+    let addrs: Vec<SocketAddr> =
+        urls.iter().map(|u| Url::parse(u).unwrap().socket_addrs(|| None).unwrap()[0]).collect();
+    assert!(addrs.iter().all(|a| a.ip().is_loopback()));
+    let names: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+
+    let t = std::time::Instant::now();
+    let (status, _, body) = http(addrs[1], "GET", "/page/3", &names[1]);
+    // The latency is a lower bound whatever the machine's load.
+    assert!(t.elapsed() >= latency / 2, "{:?}", t.elapsed());
+    assert_eq!(status, 200);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.len().abs_diff(5_000) < 1_500, "{}", html.len());
+    // Every peer link goes to a page of another host.
+    let peers = html.split_once("<ul class=\"peers\">").unwrap().1.split_once("</ul>").unwrap().0;
+    let hrefs: Vec<Url> = tags(peers, "a")
+        .iter()
+        .map(|a| Url::parse(a.split('"').nth(1).unwrap()).unwrap())
+        .collect();
+    assert_eq!(hrefs.len(), PEER_LINKS as usize);
+    for u in &hrefs {
+        let port = u.port().unwrap();
+        assert!(port != addrs[1].port() && addrs.iter().any(|a| a.port() == port), "{u}");
+        assert!(server.spec().page_index(u.path()).is_some(), "{u}");
+    }
+    // One host's page is the same page under its own origin, plus peers.
+    let alone = server.spec().render(
+        3,
+        &urls[1][..urls[1].len() - 1],
+        &format!("http://localhost:{}", addrs[1].port()),
+    );
+    assert!(!alone.contains("class=\"peers\""));
+
+    assert_eq!(http(addrs[0], "GET", "/robots.txt", &names[0]).0, 404);
+    assert_eq!(http(addrs[0], "GET", "/", &names[0]).0, 200);
+    assert_eq!(http(addrs[0], "GET", "/ext/1", &format!("localhost:{}", addrs[0].port())).0, 200);
+    assert_eq!((server.page_hits(), server.robots_hits(), server.offsite_hits()), (2, 1, 1));
+
+    let timeline = server.timeline();
+    assert_eq!(
+        timeline.iter().map(Vec::len).collect::<Vec<_>>(),
+        [2, 1, 0],
+        "off-site is not the host's"
+    );
+    assert!(timeline[0][0].robots && !timeline[0][1].robots);
+    for r in timeline.iter().flatten() {
+        assert!(r.end_us - r.start_us >= 10_000, "latency inside the recorded span: {r:?}");
+    }
+    let g = gaps(&timeline);
+    assert_eq!(g.len(), 1);
+    assert!(g[0].after_robots && g[0].host == 0 && g[0].idle_us >= 0, "{g:?}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! RSS is this process's (the resume's includes whatever the allocator
 //! kept from the first run: it is an upper bound).
 
-use super::site::SiteProcess;
+use super::site::{SiteProcess, SiteShape};
 use anyhow::{Context as _, anyhow};
 use std::process::ExitCode;
 use trawl_common::config::{
@@ -23,7 +23,7 @@ const LINKS: u32 = 1000;
 const NEW_PER_PAGE: u64 = 950;
 
 pub(super) fn run(urls: u64, json: bool, launch: &WorkerLaunch) -> anyhow::Result<ExitCode> {
-    let site = SiteProcess::start(SITE_PAGES, LINKS)?;
+    let site = SiteProcess::start(&SiteShape::pages(SITE_PAGES, LINKS))?;
     let tmp = tempfile::tempdir().context("creating a temporary store")?;
     let store = tmp.path().join("store");
     let pages = urls / NEW_PER_PAGE + 1;

@@ -1,12 +1,25 @@
 //! Bench results: one [`Sample`] per crawl, summarised per cell
 //! ([`CellSummary`]), printed as a table or JSON.
 
+use super::hosts::GapStats;
 use serde::Serialize;
 use std::io::Write;
 
 /// What one crawl of the site measured.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Sample {
+    /// Worker processes.
+    pub(crate) workers: u32,
+    /// Concurrent requests per worker.
+    pub(crate) concurrency: u32,
+    /// Hosts the site served (ports of 127.0.0.1).
+    pub(crate) hosts: u32,
+    /// Politeness delay per host passed to the crawl, ms (0: none).
+    pub(crate) delay_ms: f64,
+    /// Mean latency the site added to each response, ms.
+    pub(crate) latency_ms: f64,
+    /// Gaps between requests to one host at the server (with a delay).
+    pub(crate) gaps: Option<GapStats>,
     /// Pages stored.
     pub(crate) pages: u64,
     /// Wall time of the crawl (coordinator start to finish), seconds.
@@ -28,6 +41,8 @@ pub(crate) struct Sample {
     pub(crate) site_page_hits: u64,
     /// Off-site requests the site saw (must be 0).
     pub(crate) site_offsite_hits: u64,
+    /// Pages stored per outcome (`ok`, `timeout`, `connect`...).
+    pub(crate) outcomes: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Sample {
@@ -89,6 +104,10 @@ pub(crate) struct CellSummary {
     pub(crate) worker_peak_rss: u64,
     /// Median pages/s over the baseline cell's median.
     pub(crate) speedup: f64,
+    /// Worker peak RSS growth per extra request in flight, KB: against
+    /// the cell with the same workers and the least concurrency (`None`
+    /// for that cell itself).
+    pub(crate) worker_kb_per_request: Option<f64>,
     pub(crate) runs: Vec<Sample>,
 }
 
@@ -136,9 +155,27 @@ impl BenchReport {
                     .unwrap_or(0),
                 worker_peak_rss: runs.iter().map(|s| s.worker_peak_rss).max().unwrap_or(0),
                 speedup: 1.0,
+                worker_kb_per_request: None,
                 runs,
             })
             .collect();
+        let least: Vec<Option<(u32, u64)>> = out
+            .iter()
+            .map(|c| {
+                out.iter()
+                    .filter(|o| o.workers == c.workers && o.concurrency < c.concurrency)
+                    .min_by_key(|o| o.concurrency)
+                    .map(|o| (o.concurrency, o.worker_peak_rss))
+            })
+            .collect();
+        for (c, least) in out.iter_mut().zip(least) {
+            c.worker_kb_per_request = least.map(|(conc, rss)| {
+                (c.worker_peak_rss as f64 - rss as f64)
+                    / 1024.0
+                    / f64::from(c.concurrency - conc)
+                    / f64::from(c.workers)
+            });
+        }
         let base = out
             .iter()
             .find(|c| (c.workers, c.concurrency) == (1, 1))
@@ -178,7 +215,7 @@ impl BenchReport {
         let pps_head = if many { "pages/s min/med/max" } else { "pages/s" };
         writeln!(
             out,
-            "{:>7} {:>4} {:>6} {:>7} {:>20} {:>11} {:>9} {:>9} {:>10} {:>12} {:>8}",
+            "{:>7} {:>5} {:>6} {:>7} {:>20} {:>11} {:>9} {:>9} {:>10} {:>12} {:>8} {:>10}",
             "workers",
             "conc",
             "pages",
@@ -190,6 +227,7 @@ impl BenchReport {
             "worker RSS",
             "site ms/page",
             "speed-up",
+            "KB/request",
         )?;
         for c in &self.cells {
             let pps = if many {
@@ -203,7 +241,7 @@ impl BenchReport {
             let pages = c.runs.iter().map(|s| s.pages).max().unwrap_or(0);
             writeln!(
                 out,
-                "{:>7} {:>4} {:>6} {:>7.2} {:>20} {:>11.3} {:>8.1}% {:>9} {:>10} {:>12.3} {:>7.2}x",
+                "{:>7} {:>5} {:>6} {:>7.2} {:>20} {:>11.3} {:>8.1}% {:>9} {:>10} {:>12.3} {:>7.2}x {:>10}",
                 c.workers,
                 c.concurrency,
                 pages,
@@ -215,15 +253,18 @@ impl BenchReport {
                 mb(c.worker_peak_rss),
                 c.site_cpu_ms_per_page.median,
                 c.speedup,
+                c.worker_kb_per_request.map_or_else(|| "-".into(), |kb| format!("{kb:.1}")),
             )?;
         }
         writeln!(
             out,
             "secs, cpu ms/page (coordinator + workers), coord cpu (coordinator share of that) and site ms/page \
              (the site server's own process) are medians; RSS is the highest peak; speed-up is median pages/s \
-             over the {}x{} cell.",
+             over the {}x{} cell; KB/request is worker peak RSS growth per extra request in flight \
+             over the same workers' lowest concurrency.",
             self.baseline[0], self.baseline[1]
-        )
+        )?;
+        super::hosts::write_table(self, out)
     }
 }
 
@@ -248,6 +289,12 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(pps: f64) -> Sample {
         Sample {
+            workers: 1,
+            concurrency: 1,
+            hosts: 1,
+            delay_ms: 0.0,
+            latency_ms: 0.0,
+            gaps: None,
             pages: 1000,
             secs: 1000.0 / pps,
             pages_per_sec: pps,
@@ -258,6 +305,7 @@ pub(crate) mod tests {
             worker_peak_rss: 20 << 20,
             site_page_hits: 1000,
             site_offsite_hits: 0,
+            outcomes: [("ok", 1000)].into(),
         }
     }
 
@@ -289,5 +337,16 @@ pub(crate) mod tests {
         let table = String::from_utf8(table).unwrap();
         assert!(table.contains("900/1000/1100"), "{table}");
         assert!(table.contains("4.00x"), "{table}");
+    }
+
+    #[test]
+    fn memory_per_request_is_against_the_least_concurrency() {
+        let at = |rss_mb: u64| Sample { worker_peak_rss: rss_mb << 20, ..sample(100.0) };
+        let cells = [(1, 64), (1, 1064), (2, 64)];
+        let r = BenchReport::new(1000, 1, &cells, vec![vec![at(20)], vec![at(60)], vec![at(30)]]);
+        assert_eq!(r.cells[0].worker_kb_per_request, None);
+        assert_eq!(r.cells[2].worker_kb_per_request, None, "no lower concurrency with 2 workers");
+        let kb = r.cells[1].worker_kb_per_request.unwrap();
+        assert!((kb - 40.0 * 1024.0 / 1000.0).abs() < 1e-9, "{kb}");
     }
 }

@@ -5,25 +5,72 @@ use crate::cmd::bench_site::{LISTENING, SiteHits};
 use anyhow::{Context as _, bail};
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
 use trawl_common::process;
+
+/// What a site process serves.
+#[derive(Debug, Clone)]
+pub(crate) struct SiteShape {
+    /// Pages per host.
+    pub(crate) pages: u32,
+    pub(crate) links_per_page: u32,
+    pub(crate) posts_per_page: u32,
+    pub(crate) page_bytes: u32,
+    /// Hosts (ports of 127.0.0.1), each serving `pages` pages.
+    pub(crate) hosts: u32,
+    /// Latency added to every response (mean).
+    pub(crate) latency: Duration,
+    /// Latency jitter, a fraction.
+    pub(crate) jitter: f64,
+    /// Record per-host request times and report the gaps.
+    pub(crate) timeline: bool,
+}
+
+impl SiteShape {
+    /// The default site (44 KB pages, 60 links) with `pages` pages and
+    /// `links_per_page` links.
+    pub(crate) fn pages(pages: u32, links_per_page: u32) -> Self {
+        let spec = trawl_site::SiteSpec::default();
+        Self {
+            pages,
+            links_per_page,
+            posts_per_page: spec.posts_per_page,
+            page_bytes: u32::try_from(spec.page_bytes).unwrap_or(u32::MAX),
+            hosts: 1,
+            latency: Duration::ZERO,
+            jitter: 0.0,
+            timeline: false,
+        }
+    }
+}
 
 /// A running site process.
 pub(crate) struct SiteProcess {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
-    base_url: String,
+    base_urls: Vec<String>,
     cpu0: f64,
 }
 
 impl SiteProcess {
-    /// Starts `trawl bench-site --pages N --links-per-page L` and waits
-    /// until it listens.
-    pub(crate) fn start(pages: u32, links_per_page: u32) -> anyhow::Result<Self> {
+    /// Starts `trawl bench-site` serving `shape` and waits until it
+    /// listens.
+    pub(crate) fn start(shape: &SiteShape) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating the trawl executable")?;
-        let mut child = Command::new(exe)
-            .args(["bench-site", "--pages", &pages.to_string()])
-            .args(["--links-per-page", &links_per_page.to_string()])
+        let mut command = Command::new(exe);
+        command
+            .args(["bench-site", "--pages", &shape.pages.to_string()])
+            .args(["--links-per-page", &shape.links_per_page.to_string()])
+            .args(["--posts-per-page", &shape.posts_per_page.to_string()])
+            .args(["--page-bytes", &shape.page_bytes.to_string()])
+            .args(["--hosts", &shape.hosts.to_string()])
+            .args(["--latency", &format!("{}us", shape.latency.as_micros())])
+            .args(["--jitter", &shape.jitter.to_string()]);
+        if shape.timeline {
+            command.arg("--timeline");
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -37,14 +84,14 @@ impl SiteProcess {
             child,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
-            base_url: String::new(),
+            base_urls: Vec::new(),
             cpu0: 0.0,
         };
         let line = site.line().context("waiting for the site process to listen")?;
-        let Some(url) = line.trim().strip_prefix(LISTENING) else {
+        let Some(urls) = line.trim().strip_prefix(LISTENING) else {
             bail!("site process said {line:?} instead of its address");
         };
-        site.base_url = url.to_owned();
+        site.base_urls = urls.split(' ').map(str::to_owned).collect();
         site.cpu0 = process::cpu_seconds_of_pid(site.child.id()).unwrap_or(0.0);
         Ok(site)
     }
@@ -57,9 +104,14 @@ impl SiteProcess {
         Ok(line)
     }
 
-    /// `http://127.0.0.1:PORT/`.
+    /// `http://127.0.0.1:PORT/` of the first host.
     pub(crate) fn base_url(&self) -> &str {
-        &self.base_url
+        self.base_urls.first().map_or("", String::as_str)
+    }
+
+    /// `http://127.0.0.1:PORT/` of every host.
+    pub(crate) fn base_urls(&self) -> &[String] {
+        &self.base_urls
     }
 
     /// CPU seconds the site used since it started listening.
