@@ -6,6 +6,7 @@ use crate::politeness::HostPolicy;
 use crate::politeness::robots::Rules;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+use trawl_common::protocol::FetchOutcome;
 
 impl Host {
     /// Pushes the earliest next start to at least `t`.
@@ -135,10 +136,11 @@ impl Host {
         matches!(self.robots, RobotsState::Ready(_)) && self.in_flight < self.policy.per_host
     }
 
-    pub(super) fn allowed(&self, url: &str) -> bool {
+    /// `None` if `url` may be fetched, else the outcome to record.
+    pub(super) fn refusal(&self, url: &str) -> Option<FetchOutcome> {
         match &self.robots {
-            RobotsState::Ready(r) => r.allowed(url),
-            _ => false,
+            RobotsState::Ready(r) => r.refusal(url),
+            _ => Some(FetchOutcome::Disallowed),
         }
     }
 

@@ -22,12 +22,13 @@ mod spill;
 pub use seen::{Seen, fingerprint};
 pub use spill::{NoDisk, SegmentSource};
 
-use crate::politeness::robots::Rules;
+use crate::politeness::robots::{RobotsFetch, Rules, Verdict};
 use crate::politeness::{HostPolicy, PolitenessConfig, backoff};
 use host::{Host, HostId, RobotsState};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
+use trawl_common::protocol::FetchOutcome;
 
 /// A URL waiting to be fetched.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +49,9 @@ pub struct Queued {
 pub enum Popped {
     /// Fetch it.
     Fetch(Queued),
-    /// robots.txt forbids it: record, don't fetch.
-    Disallowed(Queued),
+    /// Record it with this outcome, don't fetch: robots.txt forbids it
+    /// (`disallowed`) or could not be had (`robots_unreachable`).
+    Unfetched(Queued, FetchOutcome),
 }
 
 /// How a fetch went, as far as politeness cares.
@@ -306,8 +308,8 @@ impl<S: SegmentSource> Frontier<S> {
             };
             self.queued -= 1;
             self.in_memory -= 1;
-            let allowed = host.allowed(&q.url);
-            if allowed {
+            let refusal = host.refusal(&q.url);
+            if refusal.is_none() {
                 host.in_flight += 1;
                 let delay = host.effective_delay();
                 if !delay.is_zero() {
@@ -315,7 +317,10 @@ impl<S: SegmentSource> Frontier<S> {
                 }
             }
             self.place(id, Some(now));
-            return Ok(Some(if allowed { Popped::Fetch(q) } else { Popped::Disallowed(q) }));
+            return Ok(Some(match refusal {
+                None => Popped::Fetch(q),
+                Some(outcome) => Popped::Unfetched(q, outcome),
+            }));
         }
     }
 
@@ -362,26 +367,28 @@ impl<S: SegmentSource> Frontier<S> {
         self.robots_wanted.iter().filter_map(|id| self.hosts[id.index()].next_at).min()
     }
 
-    /// The robots.txt of `host` arrived (or failed).
+    /// The robots.txt fetch for `host` ended; returns the `Sitemap:` URLs
+    /// it listed (handed out once).
     pub fn robots_done(
         &mut self,
         host: &str,
-        status: Option<u16>,
-        body: &str,
+        fetch: &RobotsFetch<'_>,
         now: Instant,
-    ) -> Option<&Rules> {
-        let &id = self.host_ids.get(host)?;
+    ) -> Vec<String> {
+        let Some(&id) = self.host_ids.get(host) else { return Vec::new() };
         let agent = self.config.agent.clone();
         let h = &mut self.hosts[id.index()];
-        let attempts = match h.robots {
-            RobotsState::Fetching { attempts } => attempts,
-            _ => return None,
-        };
-        match crate::politeness::robots::interpret(&agent, status, body, attempts) {
-            crate::politeness::robots::Verdict::Rules(rules) => {
+        let RobotsState::Fetching { attempts } = h.robots else { return Vec::new() };
+        let mut sitemaps = Vec::new();
+        match crate::politeness::robots::interpret(&agent, fetch, attempts) {
+            Verdict::Rules(mut rules) => {
+                sitemaps = rules.take_sitemaps();
+                if let Rules::Unreachable { detail } = &rules {
+                    tracing::warn!(host, attempts, detail = %detail, "robots.txt unavailable: giving up on the host");
+                }
                 h.robots = RobotsState::Ready(rules);
             }
-            crate::politeness::robots::Verdict::RetryLater(after) => {
+            Verdict::RetryLater(after) => {
                 tracing::info!(
                     host,
                     attempts,
@@ -394,10 +401,7 @@ impl<S: SegmentSource> Frontier<S> {
             }
         }
         self.place(id, Some(now));
-        match &self.hosts[id.index()].robots {
-            RobotsState::Ready(r) => Some(r),
-            _ => None,
-        }
+        sitemaps
     }
 
     /// A robots.txt fetch was lost with its worker: ask again.

@@ -275,7 +275,7 @@ impl Format {
 }
 
 /// Every outcome kind, for validating `--outcome`.
-const OUTCOMES: [&str; 13] = [
+const OUTCOMES: [&str; 14] = [
     "ok",
     "not_html",
     "redirect",
@@ -289,6 +289,7 @@ const OUTCOMES: [&str; 13] = [
     "poison",
     "redirect_loop",
     "too_many_redirects",
+    "robots_unreachable",
 ];
 
 /// Why a query failed.
@@ -340,8 +341,8 @@ pub struct PageView<'a, F = serde_json::Value> {
     pub fetched_at: String,
     /// Fetch plus parse time in ms.
     pub elapsed_ms: u32,
-    /// Worker id.
-    pub worker: u32,
+    /// Worker id (`null` if no worker fetched it).
+    pub worker: Option<u32>,
     /// Requests made (1 + retries).
     pub attempts: u8,
     /// `Retry-After` of a final 429/503, seconds.
@@ -710,7 +711,7 @@ mod tests {
             elapsed_ms: 1,
             outlinks: 0,
             outcome: if status == 200 { FetchOutcome::Ok } else { FetchOutcome::HttpError },
-            worker: 0,
+            worker: Some(0),
             ..crate::store::tests::rec(url)
         }
     }

@@ -408,8 +408,8 @@ impl<'a> Scheduler<'a> {
                         batch.push(self.new_lease(q, LeaseKind::Page));
                         progress = true;
                     }
-                    Some(Popped::Disallowed(q)) => {
-                        self.store(disallowed_record(&q), Some(&q), None)?;
+                    Some(Popped::Unfetched(q, outcome)) => {
+                        self.store(unfetched_record(&q, outcome), Some(&q), None)?;
                         progress = true;
                     }
                     None => {}
@@ -484,13 +484,8 @@ impl<'a> Scheduler<'a> {
             LeaseKind::Page => {}
             LeaseKind::Robots => {
                 let host = authority(&lease.q.url).to_owned();
-                let status = if r.text.is_some() { r.status } else { None };
-                let body = r.text.as_deref().unwrap_or("");
-                let sitemaps = self
-                    .frontier
-                    .robots_done(&host, status, body, now)
-                    .map(|rules| rules.sitemaps().to_vec())
-                    .unwrap_or_default();
+                let fetch = crate::politeness::robots::RobotsFetch::from_report(&r);
+                let sitemaps = self.frontier.robots_done(&host, &fetch, now);
                 if self.config.sitemaps {
                     self.want_sitemaps(sitemaps);
                 }
@@ -973,8 +968,4 @@ fn unfetched_record(q: &Queued, outcome: FetchOutcome) -> PageRecord {
 
 fn poison_record(q: &Queued, crashes: u32) -> PageRecord {
     unfetched_record(q, FetchOutcome::Poison { crashes })
-}
-
-fn disallowed_record(q: &Queued) -> PageRecord {
-    unfetched_record(q, FetchOutcome::Disallowed)
 }
