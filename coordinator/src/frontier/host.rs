@@ -3,6 +3,7 @@
 use super::Queued;
 use super::spill::Spilled;
 use crate::politeness::HostPolicy;
+use crate::politeness::backoff::Backoff;
 use crate::politeness::robots::Rules;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -50,8 +51,8 @@ pub(super) struct Host {
     pub(super) in_flight: u32,
     /// Earliest time the next request may start (None: any time).
     pub(super) next_at: Option<Instant>,
-    /// Current 429/503 back-off.
-    pub(super) backoff: Duration,
+    /// 429/503 back-off.
+    pub(super) backoff: Backoff,
     /// Depth under which it sits in a ready set, if it does.
     pub(super) placed: Option<u32>,
     /// Has an entry in the sleeping heap.
@@ -75,7 +76,7 @@ impl Host {
             robots,
             in_flight: 0,
             next_at: None,
-            backoff: Duration::ZERO,
+            backoff: Backoff::default(),
             placed: None,
             sleeping: false,
         }

@@ -330,11 +330,15 @@ impl<S: SegmentSource> Frontier<S> {
         let host = &mut self.hosts[id.index()];
         host.in_flight = host.in_flight.saturating_sub(1);
         if backoff::is_throttle(fb.status) {
-            host.backoff = backoff::next(host.backoff, fb.retry_after);
-            host.not_before(now + host.backoff);
-            tracing::info!(host = %host.key, backoff_ms = host.backoff.as_millis(), "host throttled us: backing off");
+            let until = host.backoff.throttled(now, fb.retry_after);
+            host.not_before(until);
+            tracing::info!(
+                host = %host.key,
+                backoff_ms = until.saturating_duration_since(now).as_millis(),
+                "host throttled us: backing off"
+            );
         } else if fb.status.is_some() {
-            host.backoff = Duration::ZERO;
+            host.backoff.reset();
         }
         self.place(id, Some(now));
     }

@@ -514,10 +514,11 @@ impl<'a> Scheduler<'a> {
             },
         );
         self.crashes.cleared(&lease.q.url);
-        if crate::politeness::backoff::is_throttle(r.status) {
+        if crate::politeness::backoff::retry_throttled(r.status, r.retry_after_secs) {
             // The host asked us to slow down: it is backed off (above) for
             // every worker, and the URL is tried again after the back-off,
-            // up to --retries times, before its 429/503 is stored.
+            // up to --retries times, before its 429/503 is stored (at once
+            // if its Retry-After is longer than politeness::backoff::CAP).
             let tries = self.throttled.entry(lease.q.url.clone()).or_default();
             if *tries < self.config.fetch.retries {
                 *tries += 1;
