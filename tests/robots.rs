@@ -448,3 +448,57 @@ fn sitemaps_seed_orphan_pages_only_with_the_flag() {
         "sitemaps fetched without --sitemaps"
     );
 }
+
+/// Issue 13 item 3, measured: coordinator peak RSS with many hosts whose
+/// robots.txt is ~460 KiB of 20,000 wildcard rules (`/dN/*.php$`), 8
+/// pages each. Not run by default (it moves ~0.5 GB over loopback); run:
+/// `cargo test --test e2e robots::rss_with_many_huge_robots -- --ignored
+/// --nocapture` with `TRAWL_MEASURE_HOSTS` (default 1000) and, to measure
+/// another build, `TRAWL_MEASURE_BIN`.
+#[test]
+#[ignore = "measurement: run by hand"]
+fn rss_with_many_huge_robots_files() {
+    let hosts: usize =
+        std::env::var("TRAWL_MEASURE_HOSTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let bin = std::env::var("TRAWL_MEASURE_BIN").unwrap_or_else(|_| trawl_bin().to_owned());
+    let mut txt = String::from("User-agent: *\n");
+    for i in 0..20_000 {
+        txt.push_str(&format!("Disallow: /d{i}/*.php$\n"));
+    }
+    eprintln!("robots.txt: {} bytes", txt.len());
+    let robots = Reply::text(200, &txt);
+    let server = LogServer::start(hosts, move |_, path| match path {
+        "/robots.txt" => robots.clone(),
+        "/" => Reply::html(
+            "root",
+            &(1..8).map(|i| format!("<a href=\"/p/{i}\">{i}</a>")).collect::<String>(),
+        ),
+        p if p.starts_with("/p/") => Reply::html(p, "<p>leaf</p>"),
+        _ => Reply::not_found(),
+    });
+    let dir = TestDir::new();
+    let store = dir.store();
+    let seeds: Vec<String> = (0..hosts).map(|k| server.base_url(k)).collect();
+    let out = std::process::Command::new(&bin)
+        .arg("crawl")
+        .args(&seeds)
+        .arg("--store")
+        .arg(&store)
+        .args(["--workers", "2"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run trawl");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Vec<&str> =
+        stdout.lines().filter(|l| l.contains("crawled") || l.contains("peak RSS")).collect();
+    eprintln!("{hosts} hosts: {}", summary.join("\n"));
+    let pages = query_jsonl(&store);
+    assert_eq!(pages.len(), hosts * 8, "every page stored");
+    let bad: Vec<String> = pages
+        .iter()
+        .filter(|p| s(p, "outcome") != "ok")
+        .map(|p| format!("{} {}", s(p, "url"), s(p, "outcome")))
+        .collect();
+    assert!(bad.is_empty(), "{}", sample("not ok", &bad));
+}

@@ -35,6 +35,9 @@ pub(super) enum RobotsState {
     Fetching { attempts: u32 },
     /// Known.
     Ready(Rules),
+    /// Known once, dropped while the host was idle (memory budget): must
+    /// be fetched again before the host's next URL goes out.
+    Evicted,
 }
 
 #[derive(Debug)]
@@ -57,6 +60,10 @@ pub(super) struct Host {
     pub(super) placed: Option<u32>,
     /// Has an entry in the sleeping heap.
     pub(super) sleeping: bool,
+    /// Has an entry in the idle list of hosts holding rules.
+    pub(super) idle_listed: bool,
+    /// Its robots.txt sitemaps were handed out.
+    pub(super) sitemaps_given: bool,
 }
 
 impl Host {
@@ -79,6 +86,8 @@ impl Host {
             backoff: Backoff::default(),
             placed: None,
             sleeping: false,
+            idle_listed: false,
+            sitemaps_given: false,
         }
     }
 

@@ -16,13 +16,14 @@
 //! and are read back host by host as their turn comes ([`spill`]).
 
 mod host;
+mod robots;
 mod seen;
 mod spill;
 
 pub use seen::{Seen, fingerprint};
 pub use spill::{NoDisk, SegmentSource};
 
-use crate::politeness::robots::{RobotsFetch, Rules, Verdict};
+use crate::politeness::robots::Rules;
 use crate::politeness::{HostPolicy, PolitenessConfig, backoff};
 use host::{Host, HostId, RobotsState};
 use std::cmp::Reverse;
@@ -95,6 +96,8 @@ pub struct Frontier<S: SegmentSource = NoDisk> {
     timed: BTreeSet<(u32, HostId)>,
     sleeping: BinaryHeap<Reverse<(Instant, HostId)>>,
     robots_wanted: VecDeque<HostId>,
+    /// robots.txt rules held, and what may be held ([`robots`]).
+    rules: robots::RulesMemory,
     /// URLs waiting, in memory and on disk.
     queued: usize,
     /// URLs waiting in memory.
@@ -129,6 +132,7 @@ impl<S: SegmentSource> Frontier<S> {
             timed: BTreeSet::new(),
             sleeping: BinaryHeap::new(),
             robots_wanted: VecDeque::new(),
+            rules: robots::RulesMemory::default(),
             queued: 0,
             in_memory: 0,
             budget,
@@ -204,6 +208,7 @@ impl<S: SegmentSource> Frontier<S> {
 
     fn enqueue(&mut self, q: Queued, front: bool) {
         let id = self.host_id(&q.url);
+        self.rules_needed(id);
         let host = &mut self.hosts[id.index()];
         // A re-queued URL was in memory a moment ago; a new one spills when
         // memory is full, or when its host already spills (to keep the
@@ -316,6 +321,7 @@ impl<S: SegmentSource> Frontier<S> {
                     host.not_before(now + delay);
                 }
             }
+            self.maybe_idle(id);
             self.place(id, Some(now));
             return Ok(Some(match refusal {
                 None => Popped::Fetch(q),
@@ -340,82 +346,8 @@ impl<S: SegmentSource> Frontier<S> {
         } else if fb.status.is_some() {
             host.backoff.reset();
         }
+        self.maybe_idle(id);
         self.place(id, Some(now));
-    }
-
-    /// A host whose robots.txt must be fetched now: (host, robots.txt
-    /// URL). Each is returned once per attempt, and not before the host's
-    /// retry back-off has passed. The fetch counts as a request to the
-    /// host: the host's delay runs from it.
-    pub fn robots_wanted(&mut self, now: Instant) -> Option<(String, String)> {
-        for _ in 0..self.robots_wanted.len() {
-            let id = self.robots_wanted.pop_front()?;
-            let host = &mut self.hosts[id.index()];
-            let RobotsState::Wanted { attempts } = host.robots else { continue };
-            if host.next_at.is_some_and(|t| t > now) {
-                self.robots_wanted.push_back(id);
-                continue;
-            }
-            host.robots = RobotsState::Fetching { attempts: attempts + 1 };
-            let delay = host.effective_delay();
-            if !delay.is_zero() {
-                host.not_before(now + delay);
-            }
-            return Some((host.key.clone(), format!("{}/robots.txt", host.origin)));
-        }
-        None
-    }
-
-    /// When the next robots.txt retry is due, if one waits.
-    fn next_robots_retry(&self) -> Option<Instant> {
-        self.robots_wanted.iter().filter_map(|id| self.hosts[id.index()].next_at).min()
-    }
-
-    /// The robots.txt fetch for `host` ended; returns the `Sitemap:` URLs
-    /// it listed (handed out once).
-    pub fn robots_done(
-        &mut self,
-        host: &str,
-        fetch: &RobotsFetch<'_>,
-        now: Instant,
-    ) -> Vec<String> {
-        let Some(&id) = self.host_ids.get(host) else { return Vec::new() };
-        let agent = self.config.agent.clone();
-        let h = &mut self.hosts[id.index()];
-        let RobotsState::Fetching { attempts } = h.robots else { return Vec::new() };
-        let mut sitemaps = Vec::new();
-        match crate::politeness::robots::interpret(&agent, fetch, attempts) {
-            Verdict::Rules(mut rules) => {
-                sitemaps = rules.take_sitemaps();
-                if let Rules::Unreachable { detail } = &rules {
-                    tracing::warn!(host, attempts, detail = %detail, "robots.txt unavailable: giving up on the host");
-                }
-                h.robots = RobotsState::Ready(rules);
-            }
-            Verdict::RetryLater(after) => {
-                tracing::info!(
-                    host,
-                    attempts,
-                    retry_ms = after.as_millis(),
-                    "robots.txt unavailable"
-                );
-                h.robots = RobotsState::Wanted { attempts };
-                h.not_before(now + after);
-                self.robots_wanted.push_back(id);
-            }
-        }
-        self.place(id, Some(now));
-        sitemaps
-    }
-
-    /// A robots.txt fetch was lost with its worker: ask again.
-    pub fn robots_lost(&mut self, host: &str) {
-        let Some(&id) = self.host_ids.get(host) else { return };
-        let h = &mut self.hosts[id.index()];
-        if let RobotsState::Fetching { attempts } = h.robots {
-            h.robots = RobotsState::Wanted { attempts: attempts.saturating_sub(1) };
-            self.robots_wanted.push_back(id);
-        }
     }
 
     /// When the next sleeping host wakes (or robots.txt retry is due).

@@ -1,5 +1,6 @@
 use super::*;
 use crate::politeness::PolitenessConfig;
+use crate::politeness::robots::RobotsFetch;
 use std::cell::RefCell;
 use std::rc::Rc;
 
