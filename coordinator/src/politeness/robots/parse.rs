@@ -60,8 +60,8 @@ impl Parsed {
         let (mut in_agents, mut ours, mut star) = (false, false, false);
         for line in body.split(['\n', '\r', '\0']) {
             let Some((key, value)) = key_value(line) else { continue };
-            match key.as_str() {
-                "user-agent" | "user agent" | "useragent" => {
+            match key {
+                Key::Agent => {
                     if !in_agents {
                         (ours, star) = (false, false);
                     }
@@ -74,14 +74,13 @@ impl Parsed {
                     }
                     star |= value == "*";
                 }
-                "allow" | "disallow" | "dissallow" | "dissalow" | "disalow" | "diasllow"
-                | "disallaw" => {
+                Key::Allow | Key::Disallow => {
                     in_agents = false;
                     if !value.is_empty() {
-                        b.rule(ours, star, key == "allow", value);
+                        b.rule(ours, star, key == Key::Allow, value);
                     }
                 }
-                "crawl-delay" | "crawl delay" | "crawldelay" => {
+                Key::CrawlDelay => {
                     in_agents = false;
                     if let Ok(secs) = value.parse::<f64>()
                         && secs.is_finite()
@@ -91,10 +90,10 @@ impl Parsed {
                         b.delay(ours, star, d);
                     }
                 }
-                "sitemap" | "site-map" | "site map" if b.sitemaps.len() < MAX_SITEMAPS => {
+                Key::Sitemap if b.sitemaps.len() < MAX_SITEMAPS => {
                     b.sitemaps.push(value.to_owned());
                 }
-                _ => {}
+                Key::Sitemap => {}
             }
         }
         b.finish()
@@ -137,9 +136,40 @@ fn cut(body: &[u8]) -> &[u8] {
     head.iter().rposition(|&b| b == b'\n').map_or(head, |i| &head[..i])
 }
 
-/// `key: value` (or `key value`) with the key lower-cased and the comment
-/// cut off; `None` for blank and comment lines.
-fn key_value(line: &str) -> Option<(String, &str)> {
+/// The keys we read (others are ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Agent,
+    Allow,
+    Disallow,
+    CrawlDelay,
+    Sitemap,
+}
+
+/// Spellings of each key, as texting_robots (the parser before this one)
+/// accepted them; compared case-insensitively.
+const KEYS: &[(&str, Key)] = &[
+    ("user-agent", Key::Agent),
+    ("user agent", Key::Agent),
+    ("useragent", Key::Agent),
+    ("allow", Key::Allow),
+    ("disallow", Key::Disallow),
+    ("dissallow", Key::Disallow),
+    ("dissalow", Key::Disallow),
+    ("disalow", Key::Disallow),
+    ("diasllow", Key::Disallow),
+    ("disallaw", Key::Disallow),
+    ("crawl-delay", Key::CrawlDelay),
+    ("crawl delay", Key::CrawlDelay),
+    ("crawldelay", Key::CrawlDelay),
+    ("sitemap", Key::Sitemap),
+    ("site-map", Key::Sitemap),
+    ("site map", Key::Sitemap),
+];
+
+/// `key: value` (or `key value`) with the comment cut off; `None` for
+/// blank and comment lines and unknown keys. Allocates nothing.
+fn key_value(line: &str) -> Option<(Key, &str)> {
     let line = line.split('#').next().unwrap_or("").trim();
     if line.is_empty() {
         return None;
@@ -148,7 +178,9 @@ fn key_value(line: &str) -> Option<(String, &str)> {
         Some(kv) => kv,
         None => line.split_once([' ', '\t'])?,
     };
-    Some((key.trim().to_ascii_lowercase(), value.trim()))
+    let key = key.trim();
+    let (_, k) = KEYS.iter().find(|(name, _)| name.eq_ignore_ascii_case(key))?;
+    Some((*k, value.trim()))
 }
 
 /// Collects the rules of our groups and of `*` groups, and keeps one set.
@@ -178,15 +210,17 @@ impl Set {
             Some(r) => (r, true),
             None => (raw, false),
         };
-        let norm = pattern::normalize(raw);
+        let start = self.text.len();
+        pattern::normalize_into(raw, &mut self.text);
+        let len = self.text.len() - start;
         // Precedence counts the pattern's octets (a `$` counts too).
-        let prio = norm.len() + usize::from(anchored);
+        let prio = len + usize::from(anchored);
         let (Ok(start), Ok(len), Ok(prio)) =
-            (u32::try_from(self.text.len()), u32::try_from(norm.len()), u32::try_from(prio))
+            (u32::try_from(start), u32::try_from(len), u32::try_from(prio))
         else {
+            self.text.truncate(start);
             return;
         };
-        self.text.push_str(&norm);
         self.rules.push(Rule { start, len, prio, allow, anchored });
     }
 }
@@ -279,6 +313,13 @@ mod tests {
         );
         assert_eq!(p("User-agent: *\nCrawl-delay: 1e9\n").delay, Some(MAX_CRAWL_DELAY));
         assert_eq!(p("User-agent: *\nCrawl-delay: -1\nCrawl-delay: nan\n").delay, None);
+    }
+
+    #[test]
+    fn patterns_share_one_string_without_bleeding() {
+        let r = p("User-agent: *\nDisallow: /a*\nDisallow: *.gif$\nDisallow: /b**c\n");
+        assert!(!r.allowed("/x/y.gif") && !r.allowed("/ab") && !r.allowed("/b-c"));
+        assert!(r.allowed("/x/y.gifs") && r.allowed("/b"));
     }
 
     #[test]

@@ -10,14 +10,28 @@
 /// hold raw (non-ASCII, controls, space, `"<>\``) are percent-encoded as
 /// the URL normalizer encodes them, `%xx` escapes get upper-case hex, and
 /// runs of `*` collapse to one (`a**b` = `a*b`).
+#[cfg(test)]
 pub fn normalize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
+    normalize_into(raw, &mut out);
+    out
+}
+
+/// [`normalize`], appended to `out` (the patterns of a host share one
+/// string).
+pub fn normalize_into(raw: &str, out: &mut String) {
     let bytes = raw.as_bytes();
     let mut i = 0;
+    let mut prev_star = false;
     while i < bytes.len() {
         let b = bytes[i];
+        let star = b == b'*';
+        if star && prev_star {
+            i += 1;
+            continue;
+        }
+        prev_star = star;
         match b {
-            b'*' if out.ends_with('*') => {}
             b'%' if bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                 && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
             {
@@ -36,7 +50,6 @@ pub fn normalize(raw: &str) -> String {
         }
         i += 1;
     }
-    out
 }
 
 /// Does `pattern` (normalized, without its trailing `$`; `anchored` says
