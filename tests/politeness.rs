@@ -297,3 +297,82 @@ fn retry_after_inside_a_worker_still_backs_off_every_worker() {
 fn paths(hits: &[Hit]) -> Vec<&str> {
     hits.iter().map(|h| h.path.as_str()).collect()
 }
+
+/// A host where `/` links to /a/1 .. /a/{pages}; `throttle(i, n)` says
+/// what the n-th request (0-based) of /a/i answers instead of a page.
+fn throttle_site(
+    pages: usize,
+    throttle: impl Fn(usize, usize) -> Option<Reply> + Send + Sync + 'static,
+) -> LogServer {
+    let asked: std::sync::Mutex<std::collections::HashMap<usize, usize>> = Default::default();
+    LogServer::start(1, move |_, path| {
+        if path == "/" {
+            let links: String =
+                (1..=pages).map(|i| format!("<a href=\"/a/{i}\">{i}</a> ")).collect();
+            return Reply::html("root", &links);
+        }
+        let Some(i) = path.strip_prefix("/a/").and_then(|i| i.parse::<usize>().ok()) else {
+            return Reply::not_found();
+        };
+        let n = {
+            let mut asked = asked.lock().expect("lock");
+            let n = asked.entry(i).or_default();
+            *n += 1;
+            *n - 1
+        };
+        throttle(i, n).unwrap_or_else(|| Reply::html(path, "<p>leaf</p>"))
+    })
+}
+
+/// Issue 13 item 6: a 429 with `Retry-After: 3600` held its host ~120 s
+/// before being recorded. A Retry-After over the cap (30 s) is not waited
+/// for: the page is recorded at once, asked once.
+#[test]
+fn long_retry_after_is_recorded_at_once() {
+    let server = throttle_site(3, |i, _| {
+        (i == 2).then(|| Reply::text(429, "come back in an hour\n").header("Retry-After", "3600"))
+    });
+    let dir = TestDir::new();
+    let store = dir.store();
+    let out = Trawl::crawl(&server.base_url(0), &store)
+        .args(["--workers", "2"])
+        .run_within(Duration::from_secs(120))
+        .success();
+    eprintln!("crawl with a 429 + Retry-After: 3600 took {:?}", out.elapsed);
+    let pages = records_by_url(&query_jsonl(&store));
+    let p = &pages[&format!("{}a/2", server.base_url(0))];
+    assert_eq!(
+        (s(p, "outcome"), n(p, "status"), n(p, "retry_after_secs"), n(p, "attempts")),
+        ("http_error", Some(429), Some(3600), Some(1)),
+        "{p}"
+    );
+    assert_eq!(server.count("/a/2"), 1, "a page asked to come back in an hour is not re-asked");
+    assert_eq!(pages.len(), 4, "{pages:?}");
+    // Before: two re-queues behind a 60 s back-off each. The bound is
+    // loose (the cap itself), not a timing measurement.
+    assert!(out.elapsed < Duration::from_secs(30), "took {:?}", out.elapsed);
+}
+
+/// Back-offs of neighbouring 429s set, they do not add: twenty pages that
+/// each answer 429 (no Retry-After) once, all in flight together, back
+/// the host off by one step (0.5 s), not by 2^20 steps (capped at 60 s
+/// before).
+#[test]
+fn concurrent_429s_do_not_compound() {
+    let server = throttle_site(20, |_, n| (n == 0).then(|| Reply::text(429, "slow down\n")));
+    let dir = TestDir::new();
+    let store = dir.store();
+    let out = Trawl::crawl(&server.base_url(0), &store)
+        .args(["--workers", "2", "--concurrency", "16"])
+        .run_within(Duration::from_secs(120))
+        .success();
+    eprintln!("crawl with 20 concurrent 429s took {:?}", out.elapsed);
+    let pages = records_by_url(&query_jsonl(&store));
+    assert_eq!(pages.len(), 21, "every page stored");
+    for i in 1..=20 {
+        let p = &pages[&format!("{}a/{i}", server.base_url(0))];
+        assert_eq!((s(p, "outcome"), n(p, "attempts")), ("ok", Some(2)), "{p}");
+    }
+    // Twenty compounding steps would be the 30 s cap at least.
+    assert!(out.elapsed < Duration::from_secs(25), "took {:?}", out.elapsed);
+}

@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
             },
             |mut f| {
                 let now = Instant::now();
-                while let Some(Popped::Fetch(q) | Popped::Disallowed(q)) =
+                while let Some(Popped::Fetch(q) | Popped::Unfetched(q, _)) =
                     f.pop(now, false).unwrap_or_else(|never| match never {})
                 {
                     f.complete(&q.url, now, Feedback { status: Some(200), retry_after: None });

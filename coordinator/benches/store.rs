@@ -24,7 +24,7 @@ fn ops(start: u64) -> Vec<StoreOp> {
             record.bytes = 44_000;
             record.elapsed_ms = 3;
             record.outlinks = 57;
-            record.worker = 1;
+            record.worker = Some(1);
             StoreOp::Page {
                 record: Box::new(record),
                 retire: Some((9, i)),

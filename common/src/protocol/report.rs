@@ -46,7 +46,7 @@ pub enum FetchOutcome {
         /// The client's message.
         detail: String,
     },
-    /// robots.txt forbids it (or could not be fetched): not fetched.
+    /// robots.txt forbids it: not fetched.
     Disallowed,
     /// The URL was crawled by workers that crashed on it too often.
     Poison {
@@ -62,6 +62,13 @@ pub enum FetchOutcome {
     TooManyRedirects {
         /// The chain, first URL first, ending with the unfollowed target.
         chain: Vec<String>,
+    },
+    /// Not fetched: its host's robots.txt could not be had (no response,
+    /// 5xx or 429) after a few attempts, so the host was given up on.
+    /// (Last variant: stored records encode variants by index.)
+    RobotsUnreachable {
+        /// The last failure and the number of attempts.
+        detail: String,
     },
 }
 
@@ -82,6 +89,7 @@ impl FetchOutcome {
         "poison",
         "redirect_loop",
         "too_many_redirects",
+        "robots_unreachable",
     ];
 
     /// Short stable name, used in query output and counts; one of
@@ -101,6 +109,7 @@ impl FetchOutcome {
             Self::Disallowed => "disallowed",
             Self::RedirectLoop { .. } => "redirect_loop",
             Self::TooManyRedirects { .. } => "too_many_redirects",
+            Self::RobotsUnreachable { .. } => "robots_unreachable",
         }
     }
 
@@ -118,7 +127,8 @@ impl FetchOutcome {
             Self::BadRedirect { detail }
             | Self::Timeout { detail }
             | Self::Connect { detail }
-            | Self::Body { detail } => Some(detail.clone()),
+            | Self::Body { detail }
+            | Self::RobotsUnreachable { detail } => Some(detail.clone()),
         }
     }
 }
@@ -194,6 +204,7 @@ mod tests {
             FetchOutcome::Poison { crashes: 1 },
             FetchOutcome::RedirectLoop { chain: vec![] },
             FetchOutcome::TooManyRedirects { chain: vec![] },
+            FetchOutcome::RobotsUnreachable { detail: s() },
         ];
         for o in &all {
             match o {
@@ -209,7 +220,8 @@ mod tests {
                 | FetchOutcome::Disallowed
                 | FetchOutcome::Poison { .. }
                 | FetchOutcome::RedirectLoop { .. }
-                | FetchOutcome::TooManyRedirects { .. } => {}
+                | FetchOutcome::TooManyRedirects { .. }
+                | FetchOutcome::RobotsUnreachable { .. } => {}
             }
         }
         all

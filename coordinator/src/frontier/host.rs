@@ -3,9 +3,11 @@
 use super::Queued;
 use super::spill::Spilled;
 use crate::politeness::HostPolicy;
+use crate::politeness::backoff::Backoff;
 use crate::politeness::robots::Rules;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+use trawl_common::protocol::FetchOutcome;
 
 impl Host {
     /// Pushes the earliest next start to at least `t`.
@@ -33,6 +35,9 @@ pub(super) enum RobotsState {
     Fetching { attempts: u32 },
     /// Known.
     Ready(Rules),
+    /// Known once, dropped while the host was idle (memory budget): must
+    /// be fetched again before the host's next URL goes out.
+    Evicted,
 }
 
 #[derive(Debug)]
@@ -49,12 +54,16 @@ pub(super) struct Host {
     pub(super) in_flight: u32,
     /// Earliest time the next request may start (None: any time).
     pub(super) next_at: Option<Instant>,
-    /// Current 429/503 back-off.
-    pub(super) backoff: Duration,
+    /// 429/503 back-off.
+    pub(super) backoff: Backoff,
     /// Depth under which it sits in a ready set, if it does.
     pub(super) placed: Option<u32>,
     /// Has an entry in the sleeping heap.
     pub(super) sleeping: bool,
+    /// Has an entry in the idle list of hosts holding rules.
+    pub(super) idle_listed: bool,
+    /// Its robots.txt sitemaps were handed out.
+    pub(super) sitemaps_given: bool,
 }
 
 impl Host {
@@ -74,9 +83,11 @@ impl Host {
             robots,
             in_flight: 0,
             next_at: None,
-            backoff: Duration::ZERO,
+            backoff: Backoff::default(),
             placed: None,
             sleeping: false,
+            idle_listed: false,
+            sitemaps_given: false,
         }
     }
 
@@ -135,10 +146,11 @@ impl Host {
         matches!(self.robots, RobotsState::Ready(_)) && self.in_flight < self.policy.per_host
     }
 
-    pub(super) fn allowed(&self, url: &str) -> bool {
+    /// `None` if `url` may be fetched, else the outcome to record.
+    pub(super) fn refusal(&self, url: &str) -> Option<FetchOutcome> {
         match &self.robots {
-            RobotsState::Ready(r) => r.allowed(url),
-            _ => false,
+            RobotsState::Ready(r) => r.refusal(url),
+            _ => Some(FetchOutcome::Disallowed),
         }
     }
 

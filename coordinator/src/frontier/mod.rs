@@ -16,6 +16,7 @@
 //! and are read back host by host as their turn comes ([`spill`]).
 
 mod host;
+mod robots;
 mod seen;
 mod spill;
 
@@ -28,6 +29,7 @@ use host::{Host, HostId, RobotsState};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
+use trawl_common::protocol::FetchOutcome;
 
 /// A URL waiting to be fetched.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +50,9 @@ pub struct Queued {
 pub enum Popped {
     /// Fetch it.
     Fetch(Queued),
-    /// robots.txt forbids it: record, don't fetch.
-    Disallowed(Queued),
+    /// Record it with this outcome, don't fetch: robots.txt forbids it
+    /// (`disallowed`) or could not be had (`robots_unreachable`).
+    Unfetched(Queued, FetchOutcome),
 }
 
 /// How a fetch went, as far as politeness cares.
@@ -93,6 +96,8 @@ pub struct Frontier<S: SegmentSource = NoDisk> {
     timed: BTreeSet<(u32, HostId)>,
     sleeping: BinaryHeap<Reverse<(Instant, HostId)>>,
     robots_wanted: VecDeque<HostId>,
+    /// robots.txt rules held, and what may be held ([`robots`]).
+    rules: robots::RulesMemory,
     /// URLs waiting, in memory and on disk.
     queued: usize,
     /// URLs waiting in memory.
@@ -127,6 +132,7 @@ impl<S: SegmentSource> Frontier<S> {
             timed: BTreeSet::new(),
             sleeping: BinaryHeap::new(),
             robots_wanted: VecDeque::new(),
+            rules: robots::RulesMemory::default(),
             queued: 0,
             in_memory: 0,
             budget,
@@ -202,6 +208,7 @@ impl<S: SegmentSource> Frontier<S> {
 
     fn enqueue(&mut self, q: Queued, front: bool) {
         let id = self.host_id(&q.url);
+        self.rules_needed(id);
         let host = &mut self.hosts[id.index()];
         // A re-queued URL was in memory a moment ago; a new one spills when
         // memory is full, or when its host already spills (to keep the
@@ -306,16 +313,20 @@ impl<S: SegmentSource> Frontier<S> {
             };
             self.queued -= 1;
             self.in_memory -= 1;
-            let allowed = host.allowed(&q.url);
-            if allowed {
+            let refusal = host.refusal(&q.url);
+            if refusal.is_none() {
                 host.in_flight += 1;
                 let delay = host.effective_delay();
                 if !delay.is_zero() {
                     host.not_before(now + delay);
                 }
             }
+            self.maybe_idle(id);
             self.place(id, Some(now));
-            return Ok(Some(if allowed { Popped::Fetch(q) } else { Popped::Disallowed(q) }));
+            return Ok(Some(match refusal {
+                None => Popped::Fetch(q),
+                Some(outcome) => Popped::Unfetched(q, outcome),
+            }));
         }
     }
 
@@ -325,89 +336,18 @@ impl<S: SegmentSource> Frontier<S> {
         let host = &mut self.hosts[id.index()];
         host.in_flight = host.in_flight.saturating_sub(1);
         if backoff::is_throttle(fb.status) {
-            host.backoff = backoff::next(host.backoff, fb.retry_after);
-            host.not_before(now + host.backoff);
-            tracing::info!(host = %host.key, backoff_ms = host.backoff.as_millis(), "host throttled us: backing off");
+            let until = host.backoff.throttled(now, fb.retry_after);
+            host.not_before(until);
+            tracing::info!(
+                host = %host.key,
+                backoff_ms = until.saturating_duration_since(now).as_millis(),
+                "host throttled us: backing off"
+            );
         } else if fb.status.is_some() {
-            host.backoff = Duration::ZERO;
+            host.backoff.reset();
         }
+        self.maybe_idle(id);
         self.place(id, Some(now));
-    }
-
-    /// A host whose robots.txt must be fetched now: (host, robots.txt
-    /// URL). Each is returned once per attempt, and not before the host's
-    /// retry back-off has passed. The fetch counts as a request to the
-    /// host: the host's delay runs from it.
-    pub fn robots_wanted(&mut self, now: Instant) -> Option<(String, String)> {
-        for _ in 0..self.robots_wanted.len() {
-            let id = self.robots_wanted.pop_front()?;
-            let host = &mut self.hosts[id.index()];
-            let RobotsState::Wanted { attempts } = host.robots else { continue };
-            if host.next_at.is_some_and(|t| t > now) {
-                self.robots_wanted.push_back(id);
-                continue;
-            }
-            host.robots = RobotsState::Fetching { attempts: attempts + 1 };
-            let delay = host.effective_delay();
-            if !delay.is_zero() {
-                host.not_before(now + delay);
-            }
-            return Some((host.key.clone(), format!("{}/robots.txt", host.origin)));
-        }
-        None
-    }
-
-    /// When the next robots.txt retry is due, if one waits.
-    fn next_robots_retry(&self) -> Option<Instant> {
-        self.robots_wanted.iter().filter_map(|id| self.hosts[id.index()].next_at).min()
-    }
-
-    /// The robots.txt of `host` arrived (or failed).
-    pub fn robots_done(
-        &mut self,
-        host: &str,
-        status: Option<u16>,
-        body: &str,
-        now: Instant,
-    ) -> Option<&Rules> {
-        let &id = self.host_ids.get(host)?;
-        let agent = self.config.agent.clone();
-        let h = &mut self.hosts[id.index()];
-        let attempts = match h.robots {
-            RobotsState::Fetching { attempts } => attempts,
-            _ => return None,
-        };
-        match crate::politeness::robots::interpret(&agent, status, body, attempts) {
-            crate::politeness::robots::Verdict::Rules(rules) => {
-                h.robots = RobotsState::Ready(rules);
-            }
-            crate::politeness::robots::Verdict::RetryLater(after) => {
-                tracing::info!(
-                    host,
-                    attempts,
-                    retry_ms = after.as_millis(),
-                    "robots.txt unavailable"
-                );
-                h.robots = RobotsState::Wanted { attempts };
-                h.not_before(now + after);
-                self.robots_wanted.push_back(id);
-            }
-        }
-        self.place(id, Some(now));
-        match &self.hosts[id.index()].robots {
-            RobotsState::Ready(r) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// A robots.txt fetch was lost with its worker: ask again.
-    pub fn robots_lost(&mut self, host: &str) {
-        let Some(&id) = self.host_ids.get(host) else { return };
-        let h = &mut self.hosts[id.index()];
-        if let RobotsState::Fetching { attempts } = h.robots {
-            h.robots = RobotsState::Wanted { attempts: attempts.saturating_sub(1) };
-            self.robots_wanted.push_back(id);
-        }
     }
 
     /// When the next sleeping host wakes (or robots.txt retry is due).

@@ -1,5 +1,6 @@
 use super::*;
 use crate::politeness::PolitenessConfig;
+use crate::politeness::robots::RobotsFetch;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -10,7 +11,7 @@ fn open() -> Frontier {
 fn urls(f: &mut Frontier, now: Instant) -> Vec<String> {
     std::iter::from_fn(|| f.pop(now, true).unwrap())
         .map(|p| match p {
-            Popped::Fetch(q) | Popped::Disallowed(q) => q.url,
+            Popped::Fetch(q) | Popped::Unfetched(q, _) => q.url,
         })
         .collect()
 }
@@ -108,15 +109,19 @@ fn robots_gate_a_host_until_known() {
     let (host, url) = f.robots_wanted(now).unwrap();
     assert_eq!(url, "http://127.0.0.1:7/robots.txt");
     assert!(f.robots_wanted(now).is_none(), "asked once");
-    f.robots_done(&host, Some(200), "User-agent: *\nDisallow: /private\n", t0);
+    let body = "User-agent: *\nDisallow: /private\n";
+    f.robots_done(&host, &RobotsFetch::Response { status: 200, body }, t0);
     let got: Vec<_> = std::iter::from_fn(|| f.pop(t0, true).unwrap()).collect();
     assert_eq!(got.len(), 2);
     assert!(matches!(&got[0], Popped::Fetch(q) if q.url.ends_with("/ok")));
-    assert!(matches!(&got[1], Popped::Disallowed(q) if q.url.ends_with("/private/x")));
+    assert!(matches!(
+        &got[1],
+        Popped::Unfetched(q, FetchOutcome::Disallowed) if q.url.ends_with("/private/x")
+    ));
 }
 
 #[test]
-fn robots_server_error_retries_then_disallows() {
+fn robots_server_error_retries_then_gives_up_on_the_host() {
     let mut f = Frontier::new(PolitenessConfig {
         robots: true,
         agent: "trawl".into(),
@@ -124,16 +129,25 @@ fn robots_server_error_retries_then_disallows() {
     });
     let mut now = Instant::now();
     f.push("http://127.0.0.1:8/a", 0, 0);
+    f.push("http://127.0.0.1:8/b", 1, 0);
     for attempt in 0..crate::politeness::robots::MAX_ATTEMPTS {
         let (host, _) = f.robots_wanted(now).expect("robots wanted again");
-        f.robots_done(&host, Some(500), "", now);
+        f.robots_done(&host, &RobotsFetch::Response { status: 500, body: "" }, now);
         if attempt + 1 < crate::politeness::robots::MAX_ATTEMPTS {
             assert!(f.robots_wanted(now).is_none(), "a retry waits for its back-off");
             assert!(f.next_wake().is_some_and(|t| t > now));
         }
         now += Duration::from_secs(600);
     }
-    assert!(matches!(f.pop(now, true).unwrap(), Some(Popped::Disallowed(_))));
+    // Every queued URL of the host is handed out to be recorded as such.
+    for _ in 0..2 {
+        let got = f.pop(now, true).unwrap();
+        let Some(Popped::Unfetched(_, FetchOutcome::RobotsUnreachable { detail })) = got else {
+            panic!("{got:?}")
+        };
+        assert!(detail.contains("HTTP 500"), "{detail}");
+    }
+    assert!(f.is_empty());
 }
 
 /// Model check against a trivially correct reference (single host, no
@@ -152,7 +166,7 @@ fn matches_reference_model() {
         x ^= x << 17;
         if x.is_multiple_of(3) {
             let got = f.pop(now, true).unwrap().map(|p| match p {
-                Popped::Fetch(q) | Popped::Disallowed(q) => (q.depth, q.url),
+                Popped::Fetch(q) | Popped::Unfetched(q, _) => (q.depth, q.url),
             });
             model.sort();
             let want = if model.is_empty() { None } else { Some(model.remove(0)) };
@@ -313,7 +327,7 @@ fn spilled_urls_stored_since_are_skipped() {
     let now = Instant::now();
     let got: Vec<u64> = std::iter::from_fn(|| f.pop(now, true).unwrap())
         .map(|p| match p {
-            Popped::Fetch(q) | Popped::Disallowed(q) => q.seq,
+            Popped::Fetch(q) | Popped::Unfetched(q, _) => q.seq,
         })
         .collect();
     assert_eq!(got, [0, 1, 3]);

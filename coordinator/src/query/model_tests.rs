@@ -42,7 +42,7 @@ fn record(i: u64) -> PageRecord {
     r.bytes = if i.is_multiple_of(10) { i % 9 } else { (i * 7919) % 50_000 };
     r.outlinks = (i % 13) as u32;
     r.elapsed_ms = (i % 17) as u32;
-    r.worker = (i % 2) as u32;
+    r.worker = Some((i % 2) as u32);
     r.noindex = i.is_multiple_of(23);
     r.canonical = (i.is_multiple_of(11)).then(|| format!("http://{host}/canonical/{i}"));
     if r.outcome == FetchOutcome::Ok && !r.noindex {

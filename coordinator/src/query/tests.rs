@@ -33,7 +33,7 @@ fn rec(url: &str, status: u16) -> PageRecord {
         elapsed_ms: 1,
         outlinks: 0,
         outcome: if status == 200 { FetchOutcome::Ok } else { FetchOutcome::HttpError },
-        worker: 0,
+        worker: Some(0),
         ..crate::store::tests::rec(url)
     }
 }

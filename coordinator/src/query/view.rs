@@ -57,8 +57,8 @@ pub struct PageView<'a, F = serde_json::Value> {
     pub fetched_at: String,
     /// Fetch plus parse time in ms.
     pub elapsed_ms: u32,
-    /// Worker id.
-    pub worker: u32,
+    /// Worker id (`null` if no worker fetched it).
+    pub worker: Option<u32>,
     /// Requests made (1 + retries).
     pub attempts: u8,
     /// `Retry-After` of a final 429/503, seconds.

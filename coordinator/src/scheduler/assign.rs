@@ -7,7 +7,7 @@
 
 use super::Scheduler;
 use super::lease_table::InFlight;
-use super::report::disallowed_record;
+use super::report::unfetched_record;
 use crate::control::CrawlState;
 use crate::error::CoordinatorError;
 use crate::frontier::Popped;
@@ -74,8 +74,8 @@ impl Scheduler<'_> {
                         plan.batch.push(self.leases.issue(InFlight::Page(q)));
                         progress = true;
                     }
-                    Some(Popped::Disallowed(q)) => {
-                        self.store(disallowed_record(&q), Some(&q), None, None)?;
+                    Some(Popped::Unfetched(q, outcome)) => {
+                        self.store(unfetched_record(&q, outcome), Some(&q), None, None)?;
                         progress = true;
                     }
                     None => {}

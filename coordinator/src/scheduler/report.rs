@@ -58,13 +58,8 @@ impl Scheduler<'_> {
         match lease {
             InFlight::Page(q) => self.on_page(id, q, r, now),
             InFlight::Robots { host, .. } => {
-                let status = if r.text.is_some() { r.status } else { None };
-                let body = r.text.as_deref().unwrap_or("");
-                let sitemaps = self
-                    .frontier
-                    .robots_done(&host, status, body, now)
-                    .map(|rules| rules.sitemaps().to_vec())
-                    .unwrap_or_default();
+                let fetch = crate::politeness::robots::RobotsFetch::from_report(&r);
+                let sitemaps = self.frontier.robots_done(&host, &fetch, now);
                 if self.config.sitemaps {
                     self.sitemaps.want(sitemaps, &self.config.scope);
                 }
@@ -102,10 +97,11 @@ impl Scheduler<'_> {
             },
         );
         self.crashes.cleared(&q.url);
-        if crate::politeness::backoff::is_throttle(r.status) {
+        if crate::politeness::backoff::retry_throttled(r.status, r.retry_after_secs) {
             // The host asked us to slow down: it is backed off (above) for
             // every worker, and the URL is tried again after the back-off,
-            // up to --retries times, before its 429/503 is stored.
+            // up to --retries times, before its 429/503 is stored (at once
+            // if its Retry-After is longer than politeness::backoff::CAP).
             let tries = self.throttled.entry(q.url.clone()).or_default();
             if *tries < self.config.fetch.retries {
                 *tries += 1;
@@ -192,13 +188,9 @@ impl Scheduler<'_> {
 }
 
 /// A record for a URL the coordinator decided about without a fetch.
-fn unfetched_record(q: &Queued, outcome: FetchOutcome) -> PageRecord {
+pub(super) fn unfetched_record(q: &Queued, outcome: FetchOutcome) -> PageRecord {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     PageRecord::unfetched(q.url.clone(), q.depth, now, outcome)
-}
-
-pub(super) fn disallowed_record(q: &Queued) -> PageRecord {
-    unfetched_record(q, FetchOutcome::Disallowed)
 }

@@ -227,7 +227,7 @@ pub(crate) mod tests {
             elapsed_ms: 2,
             outlinks: 3,
             outcome: FetchOutcome::Ok,
-            worker: 1,
+            worker: Some(1),
             attempts: 1,
             retry_after_secs: None,
             noindex: false,

@@ -5,9 +5,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use trawl_common::protocol::{FetchOutcome, FieldValue, PageReport};
 
-/// Version of [`PageRecord`]'s encoding. Version 1 records (before
-/// attempts, robots flags, canonical and fields) are still decoded.
-pub const RECORD_VERSION: u8 = 2;
+/// Version of [`PageRecord`]'s encoding. Older records are still decoded:
+/// version 2 (worker `u32::MAX` meant "none") and version 1 (before
+/// attempts, robots flags, canonical and fields).
+pub const RECORD_VERSION: u8 = 3;
+
+/// The worker id versions 1 and 2 stored for "no worker".
+const NO_WORKER_V2: u32 = u32::MAX;
 
 /// Upper bound on one decoded record, against corrupt length prefixes.
 const DECODE_LIMIT: usize = 16 * 1024 * 1024;
@@ -35,8 +39,9 @@ pub struct PageRecord {
     pub outlinks: u32,
     /// How the fetch ended.
     pub outcome: FetchOutcome,
-    /// Which worker fetched it.
-    pub worker: u32,
+    /// Which worker fetched it; `None` if none did (the coordinator
+    /// recorded it unfetched: disallowed, robots unreachable, poison).
+    pub worker: Option<u32>,
     /// Requests made (1 + retries).
     pub attempts: u8,
     /// `Retry-After` of a final 429/503, in seconds.
@@ -49,6 +54,52 @@ pub struct PageRecord {
     pub canonical: Option<String>,
     /// User-defined fields (`--extract`).
     pub fields: BTreeMap<String, FieldValue>,
+}
+
+/// The version 2 layout (a plain worker id), decoded and upgraded on read.
+#[derive(Deserialize)]
+struct PageRecordV2 {
+    url: String,
+    status: Option<u16>,
+    content_type: Option<String>,
+    depth: u32,
+    title: Option<String>,
+    bytes: u64,
+    fetched_at_ms: u64,
+    elapsed_ms: u32,
+    outlinks: u32,
+    outcome: FetchOutcome,
+    worker: u32,
+    attempts: u8,
+    retry_after_secs: Option<u32>,
+    noindex: bool,
+    nofollow: bool,
+    canonical: Option<String>,
+    fields: BTreeMap<String, FieldValue>,
+}
+
+impl From<PageRecordV2> for PageRecord {
+    fn from(r: PageRecordV2) -> Self {
+        Self {
+            url: r.url,
+            status: r.status,
+            content_type: r.content_type,
+            depth: r.depth,
+            title: r.title,
+            bytes: r.bytes,
+            fetched_at_ms: r.fetched_at_ms,
+            elapsed_ms: r.elapsed_ms,
+            outlinks: r.outlinks,
+            outcome: r.outcome,
+            worker: (r.worker != NO_WORKER_V2).then_some(r.worker),
+            attempts: r.attempts,
+            retry_after_secs: r.retry_after_secs,
+            noindex: r.noindex,
+            nofollow: r.nofollow,
+            canonical: r.canonical,
+            fields: r.fields,
+        }
+    }
 }
 
 /// The version 1 layout, decoded and upgraded on read.
@@ -76,7 +127,7 @@ impl From<PageRecordV1> for PageRecord {
             bytes: r.bytes,
             elapsed_ms: r.elapsed_ms,
             outlinks: r.outlinks,
-            worker: r.worker,
+            worker: (r.worker != NO_WORKER_V2).then_some(r.worker),
             // Version 1 workers made exactly one request.
             attempts: 1,
             ..Self::unfetched(r.url, r.depth, r.fetched_at_ms, r.outcome)
@@ -98,7 +149,7 @@ impl PageRecord {
             elapsed_ms: 0,
             outlinks: 0,
             outcome,
-            worker: u32::MAX,
+            worker: None,
             attempts: 0,
             retry_after_secs: None,
             noindex: false,
@@ -121,7 +172,7 @@ impl PageRecord {
             elapsed_ms: r.elapsed_ms,
             outlinks: r.outlinks,
             outcome: r.outcome,
-            worker,
+            worker: Some(worker),
             attempts: r.attempts,
             retry_after_secs: r.retry_after_secs,
             noindex: r.noindex,
@@ -148,6 +199,9 @@ impl PageRecord {
             Some((&RECORD_VERSION, body)) => bincode::serde::decode_from_slice(body, cfg)
                 .map(|(r, _)| r)
                 .map_err(|e| e.to_string()),
+            Some((2, body)) => bincode::serde::decode_from_slice::<PageRecordV2, _>(body, cfg)
+                .map(|(r, _)| r.into())
+                .map_err(|e| format!("version 2 record: {e}")),
             Some((1, body)) => bincode::serde::decode_from_slice::<PageRecordV1, _>(body, cfg)
                 .map(|(r, _)| r.into())
                 .map_err(|e| format!("version 1 record: {e}")),
@@ -222,12 +276,82 @@ mod tests {
         assert_eq!(r.url, "http://x/old");
         assert_eq!(
             (r.status, r.depth, r.title.as_deref(), r.worker),
-            (Some(301), 4, Some("old"), 2)
+            (Some(301), 4, Some("old"), Some(2))
         );
         assert_eq!(r.outcome, FetchOutcome::Redirect { location: "http://x/new".into() });
         assert_eq!((r.attempts, r.noindex, r.canonical, r.fields.len()), (1, false, None, 0));
-        // A v1 body under a v2 tag does not decode.
+        // A v1 body under the current tag does not decode.
         bytes[0] = RECORD_VERSION;
         assert!(PageRecord::decode(&bytes).is_err());
+    }
+
+    /// The exact version 2 layout: `worker: u32`, `u32::MAX` for none.
+    #[derive(Serialize)]
+    struct V2<'a> {
+        url: &'a str,
+        status: Option<u16>,
+        content_type: Option<&'a str>,
+        depth: u32,
+        title: Option<&'a str>,
+        bytes: u64,
+        fetched_at_ms: u64,
+        elapsed_ms: u32,
+        outlinks: u32,
+        outcome: FetchOutcome,
+        worker: u32,
+        attempts: u8,
+        retry_after_secs: Option<u32>,
+        noindex: bool,
+        nofollow: bool,
+        canonical: Option<&'a str>,
+        fields: BTreeMap<String, FieldValue>,
+    }
+
+    #[test]
+    fn version_2_records_still_decode_and_lose_the_sentinel_worker() {
+        let v2 = |worker, outcome| {
+            let rec = V2 {
+                url: "http://x/v2",
+                status: Some(200),
+                content_type: Some("text/html"),
+                depth: 2,
+                title: Some("t"),
+                bytes: 10,
+                fetched_at_ms: 5,
+                elapsed_ms: 1,
+                outlinks: 3,
+                outcome,
+                worker,
+                attempts: 2,
+                retry_after_secs: Some(9),
+                noindex: false,
+                nofollow: true,
+                canonical: Some("http://x/c"),
+                fields: BTreeMap::from([("f".into(), FieldValue::One(Some("v".into())))]),
+            };
+            let mut bytes = vec![2u8];
+            bytes.extend(bincode::serde::encode_to_vec(&rec, bincode::config::standard()).unwrap());
+            PageRecord::decode(&bytes).unwrap()
+        };
+        let r = v2(1, FetchOutcome::Ok);
+        assert_eq!(
+            (r.worker, r.attempts, r.retry_after_secs, r.nofollow),
+            (Some(1), 2, Some(9), true)
+        );
+        assert_eq!(
+            (r.canonical.as_deref(), r.fields.len(), r.outlinks),
+            (Some("http://x/c"), 1, 3)
+        );
+        let r = v2(u32::MAX, FetchOutcome::Disallowed);
+        assert_eq!((r.worker, r.outcome), (None, FetchOutcome::Disallowed));
+    }
+
+    #[test]
+    fn unfetched_records_have_no_worker() {
+        let outcome = FetchOutcome::RobotsUnreachable { detail: "refused".into() };
+        let r = PageRecord::unfetched("http://x/".into(), 0, 1, outcome.clone());
+        assert_eq!(r.worker, None);
+        let back = PageRecord::decode(&r.encode()).unwrap();
+        assert_eq!((back.worker, back.outcome), (None, outcome));
     }
 }
