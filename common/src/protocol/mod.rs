@@ -22,7 +22,10 @@ mod settings;
 
 pub use extract::{ExtractRule, FieldValue, Take, URL_ATTRS};
 pub use report::{FetchOutcome, PageReport};
-pub use settings::{DEFAULT_RETRIES, FetchSettings, WorkerSettings};
+pub use settings::{
+    DEFAULT_MAX_ATTRIBUTES, DEFAULT_PARSE_CPU_BUDGET, DEFAULT_RETRIES, FetchSettings,
+    NetworkPolicy, WorkerSettings,
+};
 
 use crate::ids::{LeaseId, WorkerId};
 use ipc_channel::ipc::IpcSender;

@@ -63,6 +63,21 @@ pub enum FetchOutcome {
         /// The chain, first URL first, ending with the unfollowed target.
         chain: Vec<String>,
     },
+    /// Parsing and extraction ran out of their CPU budget: the page was
+    /// fetched but nothing was extracted from it. Not retried.
+    ParseBudget {
+        /// Thread CPU spent when parsing stopped, in milliseconds.
+        cpu_ms: u64,
+        /// The budget, in milliseconds.
+        limit_ms: u64,
+    },
+    /// Not fetched: the host is, or resolved only to, an address the
+    /// request-forgery guard blocks (loopback, private, link-local, ...
+    /// outside the ranges the crawl allows). Not retried.
+    Blocked {
+        /// The host and the blocked address.
+        detail: String,
+    },
 }
 
 impl FetchOutcome {
@@ -82,6 +97,8 @@ impl FetchOutcome {
             Self::Disallowed => "disallowed",
             Self::RedirectLoop { .. } => "redirect_loop",
             Self::TooManyRedirects { .. } => "too_many_redirects",
+            Self::ParseBudget { .. } => "parse_budget",
+            Self::Blocked { .. } => "blocked",
         }
     }
 
@@ -96,7 +113,11 @@ impl FetchOutcome {
             Self::Redirect { location } => Some(location.clone()),
             Self::TooLarge { limit } => Some(format!("body exceeds {limit} bytes")),
             Self::Poison { crashes } => Some(format!("{crashes} workers crashed on this URL")),
+            Self::ParseBudget { cpu_ms, limit_ms } => {
+                Some(format!("parsing used {cpu_ms} ms of CPU (budget {limit_ms} ms)"))
+            }
             Self::BadRedirect { detail }
+            | Self::Blocked { detail }
             | Self::Timeout { detail }
             | Self::Connect { detail }
             | Self::Body { detail } => Some(detail.clone()),

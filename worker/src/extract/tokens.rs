@@ -10,6 +10,7 @@
 //! is text, as in a browser.
 
 use super::Found;
+use super::budget::{self, Budget, OverBudget};
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
@@ -17,12 +18,17 @@ use html5ever::tokenizer::{
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
-/// Tokenizes `html` and collects what [`Found`] holds.
-pub(super) fn scan(html: &str) -> Found<'static> {
+/// Tokenizes `html` and collects what [`Found`] holds, checking `budget`
+/// between chunks.
+pub(super) fn scan(html: &str, budget: &Budget) -> Result<Found<'static>, OverBudget> {
     let tokenizer = Tokenizer::new(Sink::default(), TokenizerOpts::default());
     let input = BufferQueue::default();
-    input.push_back(html.into());
-    let _ = tokenizer.feed(&input);
+    for chunk in budget::chunks(html) {
+        input.push_back(chunk.into());
+        // The sink never asks to pause for a script: one feed drains it.
+        let _ = tokenizer.feed(&input);
+        budget.check()?;
+    }
     tokenizer.end();
     let sink = tokenizer.sink;
     let mut found = sink.found.into_inner();
@@ -30,7 +36,7 @@ pub(super) fn scan(html: &str) -> Found<'static> {
         // A title never closed runs to the end of the document.
         found.title = Some(sink.title.into_inner());
     }
-    found
+    Ok(found)
 }
 
 #[derive(Default)]

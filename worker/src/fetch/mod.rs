@@ -55,7 +55,16 @@ impl Fetcher {
                     .matcher()
                     .map_err(|e| WorkerError::Setup(format!("scope patterns: {e}")))?,
             ),
-            rules: Arc::new(Rules::new(&settings.extract, settings.ignore_nofollow)),
+            rules: Arc::new({
+                let mut rules = Rules::new(&settings.extract, settings.ignore_nofollow);
+                rules.limits = extract::Limits {
+                    max_attributes: usize::try_from(settings.fetch.max_attributes)
+                        .unwrap_or(usize::MAX)
+                        .max(1),
+                    cpu_budget: settings.fetch.parse_cpu_budget,
+                };
+                rules
+            }),
             keep_bodies: settings.keep_bodies,
         })
     }
@@ -153,7 +162,7 @@ impl Fetcher {
         if !status.is_success() {
             return FetchOutcome::HttpError;
         }
-        if extract::looks_binary(&body) {
+        if extract::looks_binary(&body, report.content_type.as_deref()) {
             // Labelled HTML (or unlabelled) but not text: do not parse.
             return FetchOutcome::NotHtml;
         }
@@ -169,7 +178,18 @@ impl Fetcher {
         })
         .await;
         match parsed {
-            Ok(Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }) => {
+            Ok(Err(over)) => {
+                tracing::warn!(
+                    url = %lease.url,
+                    cpu_ms = over.spent.as_millis(),
+                    "parse budget exhausted"
+                );
+                FetchOutcome::ParseBudget {
+                    cpu_ms: u64::try_from(over.spent.as_millis()).unwrap_or(u64::MAX),
+                    limit_ms: u64::try_from(over.limit.as_millis()).unwrap_or(u64::MAX),
+                }
+            }
+            Ok(Ok(Extracted { title, outlinks, links, noindex, nofollow, canonical, fields })) => {
                 report.title = title;
                 report.outlinks = outlinks;
                 report.links = links;
