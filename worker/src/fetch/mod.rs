@@ -3,6 +3,7 @@
 //! every way a fetch can go wrong is a [`FetchOutcome`] value.
 
 mod client;
+pub mod guard;
 mod outcome;
 mod retry;
 
@@ -28,12 +29,20 @@ pub struct Fetcher {
     rules: Arc<Rules>,
     /// Send complete bodies back (`--keep-bodies`).
     keep_bodies: bool,
+    /// The request-forgery guard (also inside the client's resolver).
+    guard: Arc<guard::Guard>,
 }
 
 /// The response's `Retry-After`, if present and parseable.
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     retry::parse_retry_after(v, SystemTime::now())
+}
+
+/// A URL the guard refused: recorded, never requested.
+fn blocked_outcome(blocked: &guard::Blocked, report: &mut PageReport) -> FetchOutcome {
+    tracing::info!(url = %report.url, host = %blocked.host, addr = %blocked.addr, "blocked");
+    FetchOutcome::Blocked { detail: blocked.to_string() }
 }
 
 /// A body read under the size cap.
@@ -46,8 +55,10 @@ enum Body {
 impl Fetcher {
     /// Builds the worker's client from its settings.
     pub fn new(settings: &WorkerSettings) -> Result<Self, WorkerError> {
+        let guard = Arc::new(guard::Guard::new(&settings.fetch.network, &settings.scope.domains));
         Ok(Self {
-            client: client::build(&settings.fetch)?,
+            client: client::build(&settings.fetch, guard.clone())?,
+            guard,
             settings: settings.fetch.clone(),
             scope: Arc::new(
                 settings
@@ -112,6 +123,9 @@ impl Fetcher {
             Ok(u) => u,
             Err(e) => return FetchOutcome::Connect { detail: format!("invalid url: {e}") },
         };
+        if let Err(blocked) = self.guard.check_url(&url) {
+            return blocked_outcome(&blocked, report);
+        }
         let resp = match self.send_with_retries(&url, report).await {
             Ok(r) => r,
             Err(outcome) => return outcome,
@@ -260,6 +274,9 @@ impl Fetcher {
             return Err(FetchOutcome::Connect { detail: "invalid url".into() });
         };
         for _ in 0..=ROBOTS_REDIRECTS {
+            if let Err(blocked) = self.guard.check_url(&url) {
+                return Err(blocked_outcome(&blocked, report));
+            }
             let mut resp = match self.client.get(url.clone()).send().await {
                 Ok(r) => r,
                 Err(e) => return Err(outcome::from_request_error(&e)),
