@@ -41,7 +41,7 @@ pub(crate) fn permanent_cause(e: &reqwest::Error) -> bool {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(cause) = src {
         if let Some(h) = cause.downcast_ref::<hyper::Error>()
-            && (h.is_parse() || h.is_parse_status() || h.is_parse_too_large() || h.is_user())
+            && (h.is_parse() || h.is_parse_status() || h.is_user())
         {
             return true;
         }
