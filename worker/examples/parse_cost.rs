@@ -1,6 +1,7 @@
 //! Thread CPU time of `extract` (DOM path with a rule, and the token path)
 //! on pathological inputs at two sizes, to spot superlinear ones.
-//! `cargo run --release -p trawl-worker --example parse_cost [FILTER]`
+//! `cargo run --release -p trawl-worker --example parse_cost [FILTER]`;
+//! `ONE=rt N=200000 ...` runs one input once on the DOM path.
 
 #![allow(clippy::unwrap_used)]
 
@@ -79,6 +80,15 @@ fn main() {
     let dom = extract::Rules::new(&[rule], false);
     let tokens = extract::Rules::default();
     let n: usize = std::env::var("N").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    if let Ok(one) = std::env::var("ONE") {
+        // One input, DOM path, size N (for /usr/bin/time: RSS).
+        let (_, make) = cases().into_iter().find(|(name, _)| *name == one).unwrap();
+        let html = make(n);
+        let t0 = cpu();
+        let _ = extract::extract(&page, &html, &scope, &dom);
+        println!("{one} n={n}: {:.1} ms", (cpu() - t0).as_secs_f64() * 1000.0);
+        return;
+    }
     println!("{:<14} {:>10} {:>10} {:>10} {:>10}", "input", "dom n", "dom 2n", "tok n", "tok 2n");
     for (name, make) in cases() {
         if !name.contains(&filter) {

@@ -50,7 +50,7 @@ pub struct Extracted {
 pub struct Limits {
     /// Attributes kept per tag (the tokenizer is quadratic in them).
     pub max_attributes: usize,
-    /// Thread CPU time for decoding-free parsing plus extraction; past it
+    /// Thread CPU time for the markup guard, parsing and extraction; past it
     /// the page is recorded as `parse_budget`.
     pub cpu_budget: Duration,
 }
