@@ -85,6 +85,13 @@ fn settings(base: &Url) -> WorkerSettings {
     }
 }
 
+/// No CPU budget to speak of: these tests measure the guard alone (an
+/// unoptimized build on a busy machine may need more than 2 s).
+fn unbudgeted(mut s: WorkerSettings) -> WorkerSettings {
+    s.fetch.parse_cpu_budget = Duration::from_secs(120);
+    s
+}
+
 /// A rule that makes the worker build a DOM (the tree-builder path).
 fn dom_rule() -> ExtractRule {
     ExtractRule {
@@ -160,14 +167,14 @@ fn pathological() -> Router {
 async fn nested_optional_end_tags_parse_in_linear_time() {
     let base = serve(pathological()).await;
     for extract in [vec![dom_rule()], vec![]] {
-        let s = WorkerSettings { extract, ..settings(&base) };
+        let s = unbudgeted(WorkerSettings { extract, ..settings(&base) });
         let f = Fetcher::new(&s).unwrap();
         for path in ["rt", "optgroup"] {
             let (r, took) = fetch(&f, &base.join(path).unwrap()).await;
             assert_eq!(r.outcome, FetchOutcome::Ok, "{path}");
             assert_eq!(r.title.as_deref(), Some(if path == "rt" { "rt" } else { "o" }));
-            // Generous (debug build, shared machine); the budget is 2 s.
-            assert!(took < Duration::from_secs(10), "{path}: {took:?}");
+            // Generous (debug build, shared machine): before, minutes.
+            assert!(took < Duration::from_secs(20), "{path}: {took:?}");
         }
     }
 }
@@ -178,12 +185,12 @@ async fn nested_optional_end_tags_parse_in_linear_time() {
 async fn a_tag_with_150k_attributes_is_capped() {
     let base = serve(pathological()).await;
     for extract in [vec![dom_rule()], vec![]] {
-        let s = WorkerSettings { extract, ..settings(&base) };
+        let s = unbudgeted(WorkerSettings { extract, ..settings(&base) });
         let f = Fetcher::new(&s).unwrap();
         let (r, took) = fetch(&f, &base.join("attrs").unwrap()).await;
         assert_eq!(r.outcome, FetchOutcome::Ok);
         assert_eq!(r.links, [base.join("after").unwrap().to_string()]);
-        assert!(took < Duration::from_secs(10), "{took:?}");
+        assert!(took < Duration::from_secs(20), "{took:?}");
     }
 }
 
