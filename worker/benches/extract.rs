@@ -41,13 +41,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| extract::cap_nesting(black_box(html), extract::MAX_DEPTH).len());
         });
         g.bench_function(format!("extract/{name}"), |b| {
-            b.iter(|| extract::extract(black_box(url), black_box(html), &scope, &rules));
+            b.iter(|| extract::extract(black_box(url), black_box(html), &scope, &rules).ok());
         });
         g.bench_function(format!("decode+extract/{name}"), |b| {
             b.iter(|| {
                 let text =
                     extract::decode(black_box(html.as_bytes()), Some("text/html; charset=utf-8"));
-                extract::extract(url, &text, &scope, &rules)
+                extract::extract(url, &text, &scope, &rules).ok()
             });
         });
     }

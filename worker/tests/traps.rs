@@ -263,6 +263,7 @@ fn settings(base: &Url, retries: u8) -> WorkerSettings {
             retries,
             retry_base: Duration::from_millis(20),
             retry_max_wait: Duration::from_secs(2),
+            ..FetchSettings::default()
         },
         scope: Scope::new(ScopeKind::Host, std::slice::from_ref(base)),
         extract: Vec::new(),

@@ -22,14 +22,17 @@ mod settings;
 
 pub use extract::{ExtractRule, FieldValue, Take, URL_ATTRS};
 pub use report::{FetchOutcome, PageReport};
-pub use settings::{DEFAULT_RETRIES, FetchSettings, WorkerSettings};
+pub use settings::{
+    DEFAULT_MAX_ATTRIBUTES, DEFAULT_PARSE_CPU_BUDGET, DEFAULT_RETRIES, FetchSettings,
+    NetworkPolicy, WorkerSettings,
+};
 
 use crate::ids::{LeaseId, WorkerId};
 use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";

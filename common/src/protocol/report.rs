@@ -65,9 +65,24 @@ pub enum FetchOutcome {
     },
     /// Not fetched: its host's robots.txt could not be had (no response,
     /// 5xx or 429) after a few attempts, so the host was given up on.
-    /// (Last variant: stored records encode variants by index.)
     RobotsUnreachable {
         /// The last failure and the number of attempts.
+        detail: String,
+    },
+    /// Parsing and extraction ran out of their CPU budget: the page was
+    /// fetched but nothing was extracted from it. Not retried.
+    ParseBudget {
+        /// Thread CPU spent when parsing stopped, in milliseconds.
+        cpu_ms: u64,
+        /// The budget, in milliseconds.
+        limit_ms: u64,
+    },
+    /// Not fetched: the host is, or resolved only to, an address the
+    /// request-forgery guard blocks (loopback, private, link-local, ...
+    /// outside the ranges the crawl allows). Not retried.
+    /// (Stored records encode variants by index: new ones go last.)
+    Blocked {
+        /// The host and the blocked address.
         detail: String,
     },
 }
@@ -90,6 +105,8 @@ impl FetchOutcome {
         "redirect_loop",
         "too_many_redirects",
         "robots_unreachable",
+        "parse_budget",
+        "blocked",
     ];
 
     /// Short stable name, used in query output and counts; one of
@@ -110,6 +127,8 @@ impl FetchOutcome {
             Self::RedirectLoop { .. } => "redirect_loop",
             Self::TooManyRedirects { .. } => "too_many_redirects",
             Self::RobotsUnreachable { .. } => "robots_unreachable",
+            Self::ParseBudget { .. } => "parse_budget",
+            Self::Blocked { .. } => "blocked",
         }
     }
 
@@ -124,7 +143,11 @@ impl FetchOutcome {
             Self::Redirect { location } => Some(location.clone()),
             Self::TooLarge { limit } => Some(format!("body exceeds {limit} bytes")),
             Self::Poison { crashes } => Some(format!("{crashes} workers crashed on this URL")),
+            Self::ParseBudget { cpu_ms, limit_ms } => {
+                Some(format!("parsing used {cpu_ms} ms of CPU (budget {limit_ms} ms)"))
+            }
             Self::BadRedirect { detail }
+            | Self::Blocked { detail }
             | Self::Timeout { detail }
             | Self::Connect { detail }
             | Self::Body { detail }
@@ -205,6 +228,8 @@ mod tests {
             FetchOutcome::RedirectLoop { chain: vec![] },
             FetchOutcome::TooManyRedirects { chain: vec![] },
             FetchOutcome::RobotsUnreachable { detail: s() },
+            FetchOutcome::ParseBudget { cpu_ms: 1, limit_ms: 1 },
+            FetchOutcome::Blocked { detail: s() },
         ];
         for o in &all {
             match o {
@@ -221,7 +246,9 @@ mod tests {
                 | FetchOutcome::Poison { .. }
                 | FetchOutcome::RedirectLoop { .. }
                 | FetchOutcome::TooManyRedirects { .. }
-                | FetchOutcome::RobotsUnreachable { .. } => {}
+                | FetchOutcome::RobotsUnreachable { .. }
+                | FetchOutcome::ParseBudget { .. }
+                | FetchOutcome::Blocked { .. } => {}
             }
         }
         all

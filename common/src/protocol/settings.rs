@@ -4,7 +4,13 @@
 use super::ExtractRule;
 use crate::url::Scope;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::time::Duration;
+
+/// Default attributes kept per tag.
+pub const DEFAULT_MAX_ATTRIBUTES: u32 = 256;
+/// Default thread CPU time for parsing and extracting one page.
+pub const DEFAULT_PARSE_CPU_BUDGET: Duration = Duration::from_secs(2);
 
 /// Default extra attempts per URL.
 pub const DEFAULT_RETRIES: u8 = 2;
@@ -29,6 +35,31 @@ pub struct FetchSettings {
     /// Longest wait before a retry. A `Retry-After` above it is not waited
     /// for: the page is reported with `retry_after_secs` instead.
     pub retry_max_wait: Duration,
+    /// Attributes kept per tag before parsing (the tokenizer is quadratic
+    /// in attributes per tag).
+    pub max_attributes: u32,
+    /// Thread CPU time for parsing and extracting one page; past it the
+    /// page is recorded as `parse_budget`.
+    pub parse_cpu_budget: Duration,
+    /// Which addresses requests may go to (the request-forgery guard).
+    pub network: NetworkPolicy,
+}
+
+/// The request-forgery guard's policy: global (public) addresses are
+/// always allowed; loopback, private, link-local, unspecified and other
+/// special-purpose addresses only inside `allowed`, or when
+/// `allow_private` is set. The worker also allows the ranges of the seeds
+/// in its scope (a crawl of `http://127.0.0.1:8080/` may fetch loopback),
+/// and whatever a seed's own host name resolves to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkPolicy {
+    /// Turn the guard off (`--allow-private`).
+    pub allow_private: bool,
+    /// Non-global ranges allowed anyway, as `addr/prefix`.
+    pub allowed: Vec<(IpAddr, u8)>,
+    /// Fixed answers for host names, like curl's `--resolve`: checked by
+    /// the guard like any DNS answer.
+    pub resolve: Vec<(String, IpAddr)>,
 }
 
 impl Default for FetchSettings {
@@ -42,6 +73,9 @@ impl Default for FetchSettings {
             retries: DEFAULT_RETRIES,
             retry_base: Duration::from_millis(500),
             retry_max_wait: Duration::from_secs(30),
+            max_attributes: DEFAULT_MAX_ATTRIBUTES,
+            parse_cpu_budget: DEFAULT_PARSE_CPU_BUDGET,
+            network: NetworkPolicy::default(),
         }
     }
 }

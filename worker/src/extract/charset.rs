@@ -16,6 +16,13 @@ pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     text
 }
 
+/// Does the `Content-Type` declare UTF-16 (either byte order)?
+pub(super) fn declares_utf16(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(header_charset)
+        .is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE)
+}
+
 fn header_charset(ct: &str) -> Option<&'static Encoding> {
     ct.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;

@@ -18,6 +18,8 @@ pub struct Rules {
     fields: Vec<(ExtractRule, Selector)>,
     /// Follow links despite nofollow directives.
     pub ignore_nofollow: bool,
+    /// Per-page parse bounds.
+    pub limits: super::Limits,
 }
 
 impl Rules {
@@ -41,7 +43,7 @@ impl Rules {
                 }
             })
             .collect();
-        Self { fields, ignore_nofollow }
+        Self { fields, ignore_nofollow, limits: super::Limits::default() }
     }
 
     /// Every field's value on `doc`; URL attributes resolve against `base`.

@@ -3,18 +3,24 @@
 //! the blocking pool. `scraper::Html` never leaves [`extract`], so nothing
 //! `!Send` can cross an `.await`.
 
+mod budget;
 mod charset;
 mod depth;
 mod fields;
 mod tokens;
 
+pub use budget::{OverBudget, thread_cpu};
 pub use charset::decode;
-pub use depth::{MAX_DEPTH, cap_nesting};
+use depth::guard;
+pub use depth::{Caps, MAX_ATTRIBUTES, MAX_DEPTH, cap_nesting};
 pub use fields::{MAX_VALUE_BYTES, MAX_VALUES, Rules};
 
-use scraper::{ElementRef, Html};
+use budget::Budget;
+use html5ever::tendril::TendrilSink as _;
+use scraper::{ElementRef, Html, HtmlTreeSink};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 use trawl_common::protocol::FieldValue;
 use trawl_common::url::{ScopeMatcher, Url, resolve_link};
 
@@ -39,6 +45,22 @@ pub struct Extracted {
     pub fields: BTreeMap<String, FieldValue>,
 }
 
+/// Per-page bounds on parsing, whatever the page holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Attributes kept per tag (the tokenizer is quadratic in them).
+    pub max_attributes: usize,
+    /// Thread CPU time for the markup guard, parsing and extraction; past it
+    /// the page is recorded as `parse_budget`.
+    pub cpu_budget: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_attributes: MAX_ATTRIBUTES, cpu_budget: Duration::from_secs(2) }
+    }
+}
+
 /// Does any token of a space- or comma-separated list equal `word`
 /// (ASCII case-insensitive)?
 fn has_token(list: &str, word: &str) -> bool {
@@ -58,11 +80,15 @@ fn meta_robots(name: Option<&str>, content: Option<&str>) -> (bool, bool) {
 }
 
 /// Is this body binary rather than text, whatever it is labelled? True
-/// when the first KiB (after any UTF-16 BOM check) has a NUL byte or more
-/// than 1 in 32 control bytes that never appear in text (WHATWG "binary
-/// data bytes").
-pub fn looks_binary(body: &[u8]) -> bool {
+/// when the first KiB has a NUL byte or more than 1 in 32 control bytes
+/// that never appear in text (WHATWG "binary data bytes"); never for a
+/// UTF-16 body, by BOM or by the `Content-Type` charset (its ASCII
+/// characters hold NUL bytes).
+pub fn looks_binary(body: &[u8], content_type: Option<&str>) -> bool {
     if body.starts_with(b"\xfe\xff") || body.starts_with(b"\xff\xfe") {
+        return false;
+    }
+    if charset::declares_utf16(content_type) {
         return false;
     }
     let head = &body[..body.len().min(1024)];
@@ -98,20 +124,54 @@ fn collapse_ws(s: &str) -> String {
 /// Extracts everything from `html`, fetched from `page`. Links are
 /// resolved against `<base href>` when present, normalized, deduplicated
 /// and filtered by `scope`; robots directives and `rules` are applied.
-/// Nesting deeper than [`MAX_DEPTH`] is flattened first (see [`cap_nesting`]).
-pub fn extract(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
+/// Nesting deeper than [`MAX_DEPTH`] and attributes past
+/// `rules.limits.max_attributes` are cut first (see [`guard`]); past
+/// `rules.limits.cpu_budget` of this thread's CPU, parsing stops with
+/// [`OverBudget`].
+pub fn extract(
+    page: &Url,
+    html: &str,
+    scope: &ScopeMatcher,
+    rules: &Rules,
+) -> Result<Extracted, OverBudget> {
+    let budget = Budget::start(rules.limits.cpu_budget);
     if rules.is_empty() {
         // Nothing needs a tree: tokenize only.
-        return finish(page, scope, rules, tokens::scan(html), |_| BTreeMap::new());
+        let caps = Caps { depth: usize::MAX, attributes: rules.limits.max_attributes };
+        let found = tokens::scan(&guard(html, caps, &budget)?, &budget)?;
+        return Ok(finish(page, scope, rules, found, |_| BTreeMap::new()));
     }
-    extract_dom(page, html, scope, rules)
+    extract_dom(page, html, scope, rules, &budget)
 }
 
 /// [`extract`] through a parsed document (what extraction rules need).
-fn extract_dom(page: &Url, html: &str, scope: &ScopeMatcher, rules: &Rules) -> Extracted {
-    let doc = Html::parse_document(&cap_nesting(html, MAX_DEPTH));
+fn extract_dom(
+    page: &Url,
+    html: &str,
+    scope: &ScopeMatcher,
+    rules: &Rules,
+    budget: &Budget,
+) -> Result<Extracted, OverBudget> {
+    let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
+    let doc = parse(&guard(html, caps, budget)?, budget)?;
     let found = Found::scan(&doc);
-    finish(page, scope, rules, found, |base| rules.apply(&doc, base))
+    budget.check()?;
+    let extracted = finish(page, scope, rules, found, |base| rules.apply(&doc, base));
+    budget.check()?;
+    Ok(extracted)
+}
+
+/// `Html::parse_document`, fed in chunks with a budget check after each.
+fn parse(html: &str, budget: &Budget) -> Result<Html, OverBudget> {
+    let mut parser = html5ever::driver::parse_document(
+        HtmlTreeSink::new(Html::new_document()),
+        Default::default(),
+    );
+    for chunk in budget::chunks(html) {
+        parser.process(chunk.into());
+        budget.check()?;
+    }
+    Ok(parser.finish())
 }
 
 /// Resolves, filters and dedups what a page holds; `fields` runs the
@@ -263,8 +323,9 @@ mod tests {
             .chain(site.iter().cloned())
             .enumerate();
         for (n, (url, html)) in cases {
-            let fast = super::extract(&url, &html, &scope, &rules);
-            let dom = super::extract_dom(&url, &html, &scope, &rules);
+            let fast = super::extract(&url, &html, &scope, &rules).unwrap();
+            let budget = Budget::start(Duration::from_secs(60));
+            let dom = super::extract_dom(&url, &html, &scope, &rules, &budget).unwrap();
             if n >= docs.len() {
                 assert_eq!(fast, dom, "generated page {url}");
                 assert!(fast.links.len() > 20 && fast.title.is_some(), "{url}");
@@ -342,7 +403,7 @@ mod tests {
     }
 
     fn extract(page: &Url, html: &str, scope: &ScopeMatcher) -> Extracted {
-        super::extract(page, html, scope, &Rules::default())
+        super::extract(page, html, scope, &Rules::default()).unwrap()
     }
 
     #[test]
@@ -351,7 +412,7 @@ mod tests {
             <META NAME="Robots" CONTENT="NoIndex, follow"></head>
             <body><h1>x</h1><a href="a">a</a></body></html>"#;
         let rules = Rules::new(&[rule("h", "h1")], false);
-        let e = super::extract(&page(), html, &scope(), &rules);
+        let e = super::extract(&page(), html, &scope(), &rules).unwrap();
         assert!(e.noindex && !e.nofollow);
         assert_eq!((e.title, e.fields.len()), (None, 0));
         assert_eq!(e.links, ["http://h.test/dir/a"]);
@@ -376,7 +437,7 @@ mod tests {
         assert!(e.nofollow && !e.noindex);
         assert!(e.links.is_empty());
         assert_eq!(e.outlinks, 2);
-        let e = super::extract(&page(), html, &scope(), &Rules::new(&[], true));
+        let e = super::extract(&page(), html, &scope(), &Rules::new(&[], true)).unwrap();
         assert_eq!(e.links.len(), 2);
         assert!(e.nofollow, "the directive is still recorded");
 
@@ -385,7 +446,7 @@ mod tests {
         assert_eq!(e.links, ["http://h.test/dir/b"]);
         assert_eq!(e.outlinks, 2);
         assert!(!e.nofollow);
-        let e = super::extract(&page(), html, &scope(), &Rules::new(&[], true));
+        let e = super::extract(&page(), html, &scope(), &Rules::new(&[], true)).unwrap();
         assert_eq!(e.links.len(), 2);
     }
 
@@ -401,15 +462,20 @@ mod tests {
 
     #[test]
     fn binary_sniffing() {
-        assert!(looks_binary(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
-        assert!(looks_binary(b"<html>\0"));
-        assert!(!looks_binary(b"<html><body>caf\xc3\xa9\t\r\n</body></html>"));
-        assert!(!looks_binary(b"\xff\xfe<\0h\0"));
-        assert!(!looks_binary(b""));
+        assert!(looks_binary(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", None));
+        assert!(looks_binary(b"<html>\0", Some("text/html")));
+        assert!(!looks_binary(b"<html><body>caf\xc3\xa9\t\r\n</body></html>", None));
+        assert!(!looks_binary(b"\xff\xfe<\0h\0", None));
+        assert!(!looks_binary(b"", None));
+        // UTF-16 without a BOM, declared in the header (issue 13 item 4).
+        let utf16: Vec<u8> = "<title>t</title>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(looks_binary(&utf16, Some("text/html")));
+        assert!(!looks_binary(&utf16, Some("text/html; charset=UTF-16LE")));
+        assert_eq!(decode(&utf16, Some("text/html; charset=utf-16le")), "<title>t</title>");
         // A stray control byte in a long text page is not enough.
         let mut page = b"<p>".repeat(100);
         page.push(0x1b);
-        assert!(!looks_binary(&page));
+        assert!(!looks_binary(&page, None));
     }
 
     #[test]
@@ -424,7 +490,7 @@ mod tests {
         // Run where extraction runs: a thread with tokio's default 2 MiB stack.
         let e = std::thread::Builder::new()
             .stack_size(2 * 1024 * 1024)
-            .spawn(move || super::extract(&page(), &html, &scope(), &rules))
+            .spawn(move || super::extract(&page(), &html, &scope(), &rules).unwrap())
             .unwrap()
             .join()
             .unwrap();

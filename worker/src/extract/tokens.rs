@@ -10,6 +10,7 @@
 //! is text, as in a browser.
 
 use super::Found;
+use super::budget::{self, Budget, OverBudget};
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
@@ -17,12 +18,17 @@ use html5ever::tokenizer::{
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 
-/// Tokenizes `html` and collects what [`Found`] holds.
-pub(super) fn scan(html: &str) -> Found<'static> {
+/// Tokenizes `html` and collects what [`Found`] holds, checking `budget`
+/// between chunks.
+pub(super) fn scan(html: &str, budget: &Budget) -> Result<Found<'static>, OverBudget> {
     let tokenizer = Tokenizer::new(Sink::default(), TokenizerOpts::default());
     let input = BufferQueue::default();
-    input.push_back(html.into());
-    let _ = tokenizer.feed(&input);
+    for chunk in budget::chunks(html) {
+        input.push_back(chunk.into());
+        // The sink never asks to pause for a script: one feed drains it.
+        let _ = tokenizer.feed(&input);
+        budget.check()?;
+    }
     tokenizer.end();
     let sink = tokenizer.sink;
     let mut found = sink.found.into_inner();
@@ -30,7 +36,7 @@ pub(super) fn scan(html: &str) -> Found<'static> {
         // A title never closed runs to the end of the document.
         found.title = Some(sink.title.into_inner());
     }
-    found
+    Ok(found)
 }
 
 #[derive(Default)]
@@ -39,8 +45,77 @@ struct Sink {
     /// Inside the first `<title>`, collecting its text.
     in_title: Cell<bool>,
     title: RefCell<String>,
-    /// Open `<svg>`/`<math>` elements: inside them there is no raw text.
-    foreign: Cell<u32>,
+    /// Open `<svg>`/`<math>` elements and HTML integration points inside
+    /// them (`Html`): raw text exists only when the innermost is `Html` or
+    /// there is none.
+    ctx: RefCell<Vec<Frame>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Frame {
+    Svg,
+    Math,
+    Html,
+}
+
+/// Start tags that end foreign content (HTML's "in foreign content"
+/// breakout list; `font` only with `color`, `face` or `size`).
+fn breaks_out(tag: &Tag) -> bool {
+    matches!(
+        &*tag.name,
+        "b" | "big"
+            | "blockquote"
+            | "body"
+            | "br"
+            | "center"
+            | "code"
+            | "dd"
+            | "div"
+            | "dl"
+            | "dt"
+            | "em"
+            | "embed"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "head"
+            | "hr"
+            | "i"
+            | "img"
+            | "li"
+            | "listing"
+            | "menu"
+            | "meta"
+            | "nobr"
+            | "ol"
+            | "p"
+            | "pre"
+            | "ruby"
+            | "s"
+            | "small"
+            | "span"
+            | "strong"
+            | "strike"
+            | "sub"
+            | "sup"
+            | "table"
+            | "tt"
+            | "u"
+            | "ul"
+            | "var"
+    ) || (&*tag.name == "font"
+        && tag.attrs.iter().any(|a| matches!(&*a.name.local, "color" | "face" | "size")))
+}
+
+/// Elements inside SVG/MathML whose content is parsed as HTML.
+fn integration_point(name: &str) -> bool {
+    matches!(
+        name,
+        "foreignObject" | "foreignobject" | "desc" | "title" | "mi" | "mo" | "mn" | "ms" | "mtext"
+    )
 }
 
 impl TokenSink for Sink {
@@ -59,8 +134,55 @@ impl TokenSink for Sink {
 }
 
 impl Sink {
+    /// Tracks foreign content; returns whether `tag` is read under HTML
+    /// rules (where raw-text elements exist).
+    fn enter(&self, tag: &Tag) -> bool {
+        let mut ctx = self.ctx.borrow_mut();
+        let foreign = matches!(ctx.last(), Some(Frame::Svg | Frame::Math));
+        match tag.kind {
+            TagKind::StartTag if foreign && breaks_out(tag) => {
+                // Back to the nearest HTML context.
+                while matches!(ctx.last(), Some(Frame::Svg | Frame::Math)) {
+                    ctx.pop();
+                }
+                true
+            }
+            TagKind::StartTag if foreign && !tag.self_closing && integration_point(&tag.name) => {
+                ctx.push(Frame::Html);
+                false
+            }
+            TagKind::StartTag if matches!(&*tag.name, "svg" | "math") && !tag.self_closing => {
+                ctx.push(if &*tag.name == "svg" { Frame::Svg } else { Frame::Math });
+                !foreign
+            }
+            // Closes the innermost foreign root only if it has that name
+            // (else the end tag is ignored).
+            TagKind::EndTag if matches!(&*tag.name, "svg" | "math") => {
+                let kind = if &*tag.name == "svg" { Frame::Svg } else { Frame::Math };
+                if ctx.last() == Some(&kind) {
+                    ctx.pop();
+                }
+                !foreign
+            }
+            TagKind::EndTag if !foreign && integration_point(&tag.name) => {
+                if ctx.last() == Some(&Frame::Html) {
+                    ctx.pop();
+                }
+                true
+            }
+            // `</br>` and `</p>` break out too.
+            TagKind::EndTag if foreign && matches!(&*tag.name, "br" | "p") => {
+                while matches!(ctx.last(), Some(Frame::Svg | Frame::Math)) {
+                    ctx.pop();
+                }
+                true
+            }
+            _ => !foreign,
+        }
+    }
+
     fn tag(&self, tag: &Tag) -> TokenSinkResult<()> {
-        let html = self.foreign.get() == 0;
+        let html = self.enter(tag);
         let mut found = self.found.borrow_mut();
         if tag.kind == TagKind::StartTag {
             let attr =
@@ -94,12 +216,6 @@ impl Sink {
                 return TokenSinkResult::RawData(RawKind::Rawtext);
             }
             (TagKind::StartTag, "plaintext") if html => return TokenSinkResult::Plaintext,
-            (TagKind::StartTag, "svg" | "math") if !tag.self_closing => {
-                self.foreign.set(self.foreign.get() + 1);
-            }
-            (TagKind::EndTag, "svg" | "math") => {
-                self.foreign.set(self.foreign.get().saturating_sub(1))
-            }
             _ => {}
         }
         TokenSinkResult::Continue

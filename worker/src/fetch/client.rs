@@ -1,5 +1,6 @@
 //! The only place a `reqwest::Client` is built: user agent, timeouts,
-//! redirects left to the crawler, no proxy from the environment.
+//! redirects left to the crawler, no proxy from the environment, and the
+//! request-forgery guard as the only resolver.
 
 use crate::error::WorkerError;
 use trawl_common::protocol::FetchSettings;
@@ -8,8 +9,13 @@ use trawl_common::protocol::FetchSettings;
 /// at a time and politeness keeps per-host concurrency low.
 const IDLE_PER_HOST: usize = 64;
 
-pub(crate) fn build(s: &FetchSettings) -> Result<reqwest::Client, WorkerError> {
+pub(crate) fn build(
+    s: &FetchSettings,
+    guard: std::sync::Arc<super::guard::Guard>,
+) -> Result<reqwest::Client, WorkerError> {
     reqwest::Client::builder()
+        // Every host name goes through the request-forgery guard.
+        .dns_resolver(super::guard::GuardedResolver(guard))
         .user_agent(s.user_agent.clone())
         .connect_timeout(s.connect_timeout)
         .read_timeout(s.read_timeout)

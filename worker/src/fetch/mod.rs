@@ -3,6 +3,7 @@
 //! every way a fetch can go wrong is a [`FetchOutcome`] value.
 
 mod client;
+pub mod guard;
 mod outcome;
 mod retry;
 
@@ -28,12 +29,20 @@ pub struct Fetcher {
     rules: Arc<Rules>,
     /// Send complete bodies back (`--keep-bodies`).
     keep_bodies: bool,
+    /// The request-forgery guard (also inside the client's resolver).
+    guard: Arc<guard::Guard>,
 }
 
 /// The response's `Retry-After`, if present and parseable.
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     retry::parse_retry_after(v, SystemTime::now())
+}
+
+/// A URL the guard refused: recorded, never requested.
+fn blocked_outcome(blocked: &guard::Blocked, report: &mut PageReport) -> FetchOutcome {
+    tracing::info!(url = %report.url, host = %blocked.host, addr = %blocked.addr, "blocked");
+    FetchOutcome::Blocked { detail: blocked.to_string() }
 }
 
 /// A body read under the size cap.
@@ -46,8 +55,10 @@ enum Body {
 impl Fetcher {
     /// Builds the worker's client from its settings.
     pub fn new(settings: &WorkerSettings) -> Result<Self, WorkerError> {
+        let guard = Arc::new(guard::Guard::new(&settings.fetch.network, &settings.scope.domains));
         Ok(Self {
-            client: client::build(&settings.fetch)?,
+            client: client::build(&settings.fetch, guard.clone())?,
+            guard,
             settings: settings.fetch.clone(),
             scope: Arc::new(
                 settings
@@ -55,7 +66,16 @@ impl Fetcher {
                     .matcher()
                     .map_err(|e| WorkerError::Setup(format!("scope patterns: {e}")))?,
             ),
-            rules: Arc::new(Rules::new(&settings.extract, settings.ignore_nofollow)),
+            rules: Arc::new({
+                let mut rules = Rules::new(&settings.extract, settings.ignore_nofollow);
+                rules.limits = extract::Limits {
+                    max_attributes: usize::try_from(settings.fetch.max_attributes)
+                        .unwrap_or(usize::MAX)
+                        .max(1),
+                    cpu_budget: settings.fetch.parse_cpu_budget,
+                };
+                rules
+            }),
             keep_bodies: settings.keep_bodies,
         })
     }
@@ -103,6 +123,9 @@ impl Fetcher {
             Ok(u) => u,
             Err(e) => return FetchOutcome::Connect { detail: format!("invalid url: {e}") },
         };
+        if let Err(blocked) = self.guard.check_url(&url) {
+            return blocked_outcome(&blocked, report);
+        }
         let resp = match self.send_with_retries(&url, report).await {
             Ok(r) => r,
             Err(outcome) => return outcome,
@@ -153,7 +176,7 @@ impl Fetcher {
         if !status.is_success() {
             return FetchOutcome::HttpError;
         }
-        if extract::looks_binary(&body) {
+        if extract::looks_binary(&body, report.content_type.as_deref()) {
             // Labelled HTML (or unlabelled) but not text: do not parse.
             return FetchOutcome::NotHtml;
         }
@@ -169,7 +192,18 @@ impl Fetcher {
         })
         .await;
         match parsed {
-            Ok(Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }) => {
+            Ok(Err(over)) => {
+                tracing::warn!(
+                    url = %lease.url,
+                    cpu_ms = over.spent.as_millis(),
+                    "parse budget exhausted"
+                );
+                FetchOutcome::ParseBudget {
+                    cpu_ms: u64::try_from(over.spent.as_millis()).unwrap_or(u64::MAX),
+                    limit_ms: u64::try_from(over.limit.as_millis()).unwrap_or(u64::MAX),
+                }
+            }
+            Ok(Ok(Extracted { title, outlinks, links, noindex, nofollow, canonical, fields })) => {
                 report.title = title;
                 report.outlinks = outlinks;
                 report.links = links;
@@ -240,6 +274,9 @@ impl Fetcher {
             return Err(FetchOutcome::Connect { detail: "invalid url".into() });
         };
         for _ in 0..=ROBOTS_REDIRECTS {
+            if let Err(blocked) = self.guard.check_url(&url) {
+                return Err(blocked_outcome(&blocked, report));
+            }
             let mut resp = match self.client.get(url.clone()).send().await {
                 Ok(r) => r,
                 Err(e) => return Err(outcome::from_request_error(&e)),

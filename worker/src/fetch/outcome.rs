@@ -17,9 +17,12 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 /// An error before a response arrived: a timeout, or else the connection
-/// failed (refused, reset, closed before a response, not HTTP).
+/// failed (refused, reset, closed before a response, not HTTP), or the
+/// request-forgery guard blocked every address of the host.
 pub(crate) fn from_request_error(e: &reqwest::Error) -> FetchOutcome {
-    if e.is_timeout() {
+    if let Some(blocked) = super::guard::blocked_in(e) {
+        FetchOutcome::Blocked { detail: blocked.to_string() }
+    } else if e.is_timeout() {
         FetchOutcome::Timeout { detail: chain(e) }
     } else {
         FetchOutcome::Connect { detail: chain(e) }

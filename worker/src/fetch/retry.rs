@@ -2,9 +2,13 @@
 //! the policy is testable without a server.
 //!
 //! Retried: connection failures before a response (refused, reset, closed
-//! early, connect timeout), 429, and 5xx except 501 and 505 (permanent).
-//! Not retried: read and total timeouts (a slow server is not helped by
-//! more load), 4xx, anything after the body started.
+//! early, connect timeout), and 5xx except 501, 503 and 505.
+//! Not retried: errors that cannot change on a second try (a reply that is
+//! not HTTP, an oversized or malformed header section, conflicting
+//! `Content-Length`s, a URL that is not a valid URI, an address the
+//! request-forgery guard blocks), read and total timeouts (a slow server
+//! is not helped by more load), 4xx, anything after the body started;
+//! 429 and 503 go to the coordinator, which backs the whole host off.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime};
@@ -19,7 +23,31 @@ pub(crate) fn retryable_status(status: u16) -> bool {
 
 /// Is this `send()` error worth another attempt?
 pub(crate) fn retryable_error(e: &reqwest::Error) -> bool {
+    if e.is_builder()
+        || e.is_redirect()
+        || permanent_cause(e)
+        || super::guard::blocked_in(e).is_some()
+    {
+        return false;
+    }
     e.is_connect() || !e.is_timeout()
+}
+
+/// Does the error chain hold a cause a retry cannot change: the reply was
+/// not parseable HTTP (hyper's parse errors cover a non-HTTP reply, a bad
+/// status line, an oversized header section, too many headers, invalid or
+/// conflicting `Content-Length`) or hyper refused the request itself?
+pub(crate) fn permanent_cause(e: &reqwest::Error) -> bool {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = src {
+        if let Some(h) = cause.downcast_ref::<hyper::Error>()
+            && (h.is_parse() || h.is_parse_status() || h.is_user())
+        {
+            return true;
+        }
+        src = cause.source();
+    }
+    false
 }
 
 /// Exponential backoff with "equal jitter": before retry `n` (1-based) wait
