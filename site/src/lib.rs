@@ -597,7 +597,13 @@ impl SiteServer {
     /// owns its own tokio runtime, so it is usable from sync and async code.
     /// Returns once the listener is bound.
     pub fn start(spec: SiteSpec) -> std::io::Result<SiteServer> {
-        let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        Self::start_at(spec, 0)
+    }
+
+    /// [`SiteServer::start`] on `127.0.0.1:port` (0: an ephemeral port),
+    /// for `trawl serve-site --port`.
+    pub fn start_at(spec: SiteSpec, port: u16) -> std::io::Result<SiteServer> {
+        let std_listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;

@@ -1,11 +1,15 @@
 //! `trawl demo`: serve a generated blog-like site on 127.0.0.1 and crawl
-//! it with several workers, then show what was stored.
+//! it with several workers, then show what was stored. With `--serve` the
+//! site, the store and the crawl's dashboard stay up until Ctrl-C.
 
 use super::crawl;
+use super::out::{line, line_err};
 use crate::cli::DemoArgs;
 use anyhow::Context as _;
 use std::process::ExitCode;
 use trawl_common::config::FieldRule;
+use trawl_common::telemetry::LogOptions;
+use trawl_coordinator::api::signals;
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::Store;
 use trawl_site::{SiteServer, SiteSpec};
@@ -15,10 +19,11 @@ const DEMO_WORKERS: u32 = 4;
 /// What the demo extracts unless told otherwise.
 const DEMO_EXTRACT: &str = "posts=a.post-item-title@href+text*";
 
-pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: DemoArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
     let server =
         SiteServer::start(SiteSpec::with_pages(args.pages)).context("starting the demo site")?;
     let tmp;
+    let kept = args.store.is_some();
     let store = match args.store {
         Some(dir) => dir,
         None => {
@@ -43,36 +48,60 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    println!(
+    line(&format!(
         "serving a generated site of {} pages at {} and crawling it with {} workers",
         args.pages,
         server.base_url(),
         config.workers
-    );
-    crawl::crawl(&config)?;
-    println!(
-        "  site served {} page requests ({} off-site, which must be 0)",
-        server.page_hits(),
-        server.offsite_hits()
-    );
-    println!("\na few stored pages (trawl query --store DIR --format table --limit 5):");
+    ));
+    let (_, reason) =
+        crawl::crawl(&config, crawl::Output { json: false, log, temporary_store: !kept })?;
+    let offsite = server.offsite_hits();
+    line(&format!(
+        "  the site served {} ({offsite} off-site{})",
+        super::out::plural(server.page_hits(), "page request", "page requests"),
+        if offsite == 0 { ": the crawl stayed in scope" } else { ": the crawl left its scope!" }
+    ));
+    // The store is about to be deleted unless --store kept it: name the
+    // command only when the user can run it.
+    let store_arg = if kept { config.store.display().to_string() } else { "DIR".into() };
+    line(&format!(
+        "\na few stored pages (trawl query --store {store_arg} --format table --limit 5):"
+    ));
     let store = Store::open_existing(&config.store)?;
     let opts = QueryOptions { limit: Some(5), format: Format::Table, ..Default::default() };
     query::run(&store, &opts, &mut std::io::stdout().lock())?;
-    println!("\nextracted post links of the front page (--fields url,fields.posts --limit 1):");
+    line("\nextracted post links of the front page (--fields url,fields.posts --limit 1):");
     let opts = QueryOptions {
         limit: Some(1),
         fields: Some("url,fields.posts".into()),
         ..Default::default()
     };
     query::run(&store, &opts, &mut std::io::stdout().lock())?;
-    println!("\npages per depth (--count-by depth --format table):");
+    line("\npages per depth (--count-by depth --format table):");
     let opts = QueryOptions {
         count_by: Some("depth".into()),
         format: Format::Table,
         ..Default::default()
     };
     query::run(&store, &opts, &mut std::io::stdout().lock())?;
+    if args.serve {
+        drop(store);
+        serve(&server, &config)?;
+    }
     server.shutdown();
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(reason.exit_code()))
+}
+
+/// `--serve`: keep the site and the store up, with the crawl's dashboard
+/// (a crawl with nothing left to fetch keeps its API up), until Ctrl-C.
+fn serve(server: &SiteServer, config: &trawl_common::config::CrawlConfig) -> anyhow::Result<()> {
+    line_err(&format!(
+        "trawl: serving until Ctrl-C: site {}, store {}",
+        server.base_url(),
+        config.store.display()
+    ));
+    let signal = signals::wait().map_err(anyhow::Error::msg)?;
+    line_err(&format!("trawl: stopped ({signal:?})"));
+    Ok(())
 }

@@ -590,6 +590,7 @@ impl<'a> Scheduler<'a> {
         body: Option<Vec<u8>>,
     ) -> Result<(), CoordinatorError> {
         *self.outcomes.entry(record.outcome.kind()).or_default() += 1;
+        crate::api::metrics::observe(&record);
         self.pages += 1;
         self.bytes += record.bytes;
         if !matches!(record.outcome, FetchOutcome::Ok | FetchOutcome::Redirect { .. }) {
