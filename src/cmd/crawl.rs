@@ -146,6 +146,9 @@ pub(crate) fn crawl(
         output.temporary_store,
     );
     tracing::info!(seeds = config.seeds.len(), workers = config.workers, store = %config.store.display(), "crawl starting");
+    for seed in &config.seeds {
+        tracing::info!(url = %seed, "seed");
+    }
     SIGNALLED.store(0, Ordering::SeqCst);
     CRAWLING.store(true, Ordering::SeqCst);
     let summary = trawl_coordinator::run(config, &launch, &mut |p| {

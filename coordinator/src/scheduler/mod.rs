@@ -486,6 +486,7 @@ impl<'a> Scheduler<'a> {
                 let host = authority(&lease.q.url).to_owned();
                 let status = if r.text.is_some() { r.status } else { None };
                 let body = r.text.as_deref().unwrap_or("");
+                tracing::info!(host = %host, status = ?status, outcome = r.outcome.kind(), "robots.txt");
                 let sitemaps = self
                     .frontier
                     .robots_done(&host, status, body, now)
