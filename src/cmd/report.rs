@@ -362,3 +362,66 @@ pub(crate) fn print_summary(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::exit;
+
+    fn config(max_pages: Option<u64>) -> CrawlConfig {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from(["trawl", "crawl", "http://127.0.0.1:1/"])
+            .expect("parses");
+        let crate::cli::Command::Crawl(args) = cli.command else { panic!("not crawl") };
+        let mut raw = crate::cmd::crawl::raw_config(args.seeds, Some("/tmp/x".into()), args.tuning);
+        raw.max_pages = max_pages;
+        raw.resolve().expect("valid config")
+    }
+
+    fn summary(outcomes: &[(&'static str, u64)], resumed: u64, left: u64) -> CrawlSummary {
+        CrawlSummary {
+            pages: outcomes.iter().map(|(_, n)| n).sum(),
+            discovered: 0,
+            elapsed: Duration::from_secs(1),
+            workers: Vec::new(),
+            outcomes: outcomes.iter().copied().collect(),
+            restarts: 0,
+            coordinator_cpu_secs: 0.0,
+            worker_cpu_secs: 0.0,
+            coordinator_peak_rss: 0,
+            store_batches: 0,
+            interrupted: false,
+            resumed_pages: resumed,
+            resumed_queue: 0,
+            left,
+            peak_on_disk: 0,
+        }
+    }
+
+    #[test]
+    fn exit_reasons_and_codes() {
+        let none = config(None);
+        let done = summary(&[("ok", 3), ("http_error", 1)], 0, 0);
+        assert_eq!(exit_reason(&done, &none, None), ExitReason::Finished);
+        let failed = summary(&[("disallowed", 1)], 0, 0);
+        assert_eq!(exit_reason(&failed, &none, None), ExitReason::NoPageSucceeded);
+        assert_eq!(ExitReason::NoPageSucceeded.exit_code(), exit::NO_PAGE);
+        // Nothing to do on a finished store is not a failure.
+        assert_eq!(exit_reason(&summary(&[], 10, 0), &none, None), ExitReason::Finished);
+        // The limit counts earlier runs' pages.
+        let limited = config(Some(20));
+        let rerun = summary(&[("ok", 5)], 15, 100);
+        assert_eq!(exit_reason(&rerun, &limited, None), ExitReason::MaxPages);
+        assert_eq!(exit_reason(&summary(&[("ok", 5)], 0, 0), &limited, None), ExitReason::Finished);
+        // One signal drains cleanly (0); a second abandons leases (130/143).
+        let stopped = summary(&[("ok", 5)], 0, 100);
+        assert_eq!(exit_reason(&stopped, &none, Some(exit::INTERRUPTED)), ExitReason::Stopped);
+        assert_eq!(ExitReason::Stopped.exit_code(), exit::OK);
+        let cut = CrawlSummary { interrupted: true, ..stopped };
+        assert_eq!(exit_reason(&cut, &none, Some(exit::TERMINATED)).exit_code(), exit::TERMINATED);
+        assert_eq!(
+            exit_reason(&cut, &none, Some(exit::INTERRUPTED)).exit_code(),
+            exit::INTERRUPTED
+        );
+    }
+}
