@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use trawl_common::config::CrawlConfig;
 use trawl_coordinator::api::ApiAdvert;
+use trawl_coordinator::progress::SUCCESS_OUTCOMES;
 use trawl_coordinator::{CrawlSummary, Progress};
 
 /// How often the stats line is printed when stdout is not a terminal.
@@ -83,14 +84,20 @@ impl ProgressLine {
         };
         if let Some(bar) = &self.bar {
             if bar.length().is_some() {
-                bar.set_position(p.pages);
+                // The limit counts earlier runs' pages; the ETA only this run's.
+                if bar.position() == 0 && p.resumed_pages > 0 {
+                    bar.set_position(p.resumed_pages);
+                    bar.reset_eta();
+                }
+                bar.set_position(p.resumed_pages + p.pages);
             }
             bar.set_message(format!(
-                "{} | {:.0} pages/s | {} queued | {} in flight | {}{restarts}",
+                "{} | {:.0} pages/s | {} queued | {} in flight | {} | {}{restarts}",
                 plural(p.pages, "page", "pages"),
                 p.pages_per_sec(),
                 p.queued,
                 p.in_flight,
+                plural(p.errors, "error", "errors"),
                 plural(u64::from(p.workers), "worker", "workers"),
             ));
         }
@@ -101,11 +108,12 @@ impl ProgressLine {
             if secs >= STATS_EVERY.as_secs_f64() {
                 let recent = (p.pages - pages_then.min(p.pages)) as f64 / secs;
                 super::out::line_err(&format!(
-                    "trawl: {} ({recent:.0} pages/s now, {:.0} average), {} queued, {} in flight, {}{restarts}",
+                    "trawl: {} ({recent:.0} pages/s now, {:.0} average), {} queued, {} in flight, {}, {}{restarts}",
                     plural(p.pages, "page", "pages"),
                     p.pages_per_sec(),
                     p.queued,
                     p.in_flight,
+                    plural(p.errors, "error", "errors"),
                     plural(u64::from(p.workers), "worker", "workers"),
                 ));
                 self.last_stats = Some((now, p.pages));
@@ -138,12 +146,9 @@ pub(crate) enum ExitReason {
     Terminated,
 }
 
-/// Outcomes that count as a page fetched.
-const SUCCESS: &[&str] = &["ok", "not_html", "redirect"];
-
 /// Pages of this run that succeeded.
 pub(crate) fn succeeded(s: &CrawlSummary) -> u64 {
-    s.outcomes.iter().filter(|(k, _)| SUCCESS.contains(k)).map(|(_, v)| v).sum()
+    s.outcomes.iter().filter(|(k, _)| SUCCESS_OUTCOMES.contains(k)).map(|(_, v)| v).sum()
 }
 
 /// Decides why the crawl ended; `signal` is the exit code of a signal that

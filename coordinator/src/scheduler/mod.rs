@@ -321,6 +321,8 @@ impl<'a> Scheduler<'a> {
             workers: u32::try_from(self.workers.len()).unwrap_or(u32::MAX),
             restarts: self.restarts,
             elapsed: self.started.elapsed(),
+            errors: Progress::errors_in(&self.outcomes),
+            resumed_pages: self.stored_before,
         }
     }
 
