@@ -392,3 +392,33 @@ fn completions_man_page_and_exit_codes_in_help() {
     assert!(out.stdout.contains("143"), "{}", out.stdout);
     assert!(out.stdout.contains("Exit codes:"), "{}", out.stdout);
 }
+
+/// `trawl demo --serve` keeps the site, the store and the dashboard (the
+/// finished crawl's status, live queries) up until Ctrl-C.
+#[test]
+fn demo_serve_keeps_the_dashboard_up_until_interrupted() {
+    let dir = TestDir::new();
+    let store = dir.store();
+    let running = Trawl::new("demo")
+        .args(["--pages", "30", "--workers", "1", "--serve", "--store"])
+        .arg(&store)
+        .spawn();
+    let mut addr = None;
+    let finished = wait_until(Duration::from_secs(60), || {
+        addr = api_addr(&store);
+        addr.as_deref().is_some_and(|a| get(a, "/api/status", None).json()["state"] == "finished")
+    });
+    assert!(finished, "no finished crawl's API advertised");
+    let addr = addr.unwrap();
+    assert_eq!(get(&addr, "/api/status", None).json()["pages"], 30);
+    let dashboard = get(&addr, "/", None);
+    assert_eq!(dashboard.status, 200);
+    // The store is held by the demo: a query goes through its API.
+    let out = Trawl::new("query").arg("--store").arg(&store).run().success();
+    assert_eq!(parse_jsonl(&out.stdout).len(), 30);
+    assert!(signal(running.pid(), libc::SIGINT), "kill(SIGINT)");
+    let out = running.wait_within(Duration::from_secs(20));
+    assert_eq!(out.code(), Some(0), "{}", tail(&out.stderr, 2000));
+    assert!(!store.join("trawl-api.json").exists(), "the advert outlived the demo");
+    assert!(!out.stdout.contains("which must be"), "{}", out.stdout);
+}

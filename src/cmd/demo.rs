@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use std::process::ExitCode;
 use trawl_common::config::FieldRule;
 use trawl_common::telemetry::LogOptions;
-use trawl_coordinator::api::signals;
+use trawl_coordinator::api::{FinishedApi, signals};
 use trawl_coordinator::query::{self, Format, QueryOptions};
 use trawl_coordinator::store::Store;
 use trawl_site::{SiteServer, SiteSpec};
@@ -54,7 +54,7 @@ pub(crate) fn run(args: DemoArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
         server.base_url(),
         config.workers
     ));
-    let (_, reason) =
+    let (summary, reason) =
         crawl::crawl(&config, crawl::Output { json: false, log, temporary_store: !kept })?;
     let offsite = server.offsite_hits();
     line(&format!(
@@ -86,22 +86,50 @@ pub(crate) fn run(args: DemoArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
     };
     query::run(&store, &opts, &mut std::io::stdout().lock())?;
     if args.serve {
-        drop(store);
-        serve(&server, &config)?;
+        serve(&server, &config, store, &summary)?;
     }
     server.shutdown();
     Ok(ExitCode::from(reason.exit_code()))
 }
 
-/// `--serve`: keep the site and the store up, with the crawl's dashboard
-/// (a crawl with nothing left to fetch keeps its API up), until Ctrl-C.
-fn serve(server: &SiteServer, config: &trawl_common::config::CrawlConfig) -> anyhow::Result<()> {
+/// `--serve`: keep the site, the store and the dashboard (of the finished
+/// crawl: its last status, live page queries) up until Ctrl-C.
+fn serve(
+    server: &SiteServer,
+    config: &trawl_common::config::CrawlConfig,
+    store: Store,
+    s: &trawl_coordinator::CrawlSummary,
+) -> anyhow::Result<()> {
+    let report = trawl_coordinator::control::StatusReport {
+        pid: std::process::id(),
+        state: "finished".into(),
+        pages: s.pages,
+        pages_per_sec: s.pages_per_sec(),
+        queued: s.left,
+        queued_on_disk: 0,
+        in_flight: 0,
+        discovered: s.discovered,
+        target_workers: 0,
+        restarts: s.restarts,
+        hung_kills: 0,
+        poison: s.outcomes.get("poison").copied().unwrap_or(0),
+        elapsed_secs: s.elapsed.as_secs_f64(),
+        workers: Vec::new(),
+        outcomes: s.outcomes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        bytes: 0,
+        hosts: Vec::new(),
+        recent_errors: Vec::new(),
+    };
+    let api = FinishedApi::start(config.api, store, &config.seeds, report)
+        .context("serving the dashboard")?;
+    let dashboard = api.addr().map(|a| format!("http://{a}/")).unwrap_or_default();
     line_err(&format!(
-        "trawl: serving until Ctrl-C: site {}, store {}",
+        "trawl: serving until Ctrl-C: site {}, dashboard {dashboard}, store {}",
         server.base_url(),
         config.store.display()
     ));
     let signal = signals::wait().map_err(anyhow::Error::msg)?;
+    drop(api);
     line_err(&format!("trawl: stopped ({signal:?})"));
     Ok(())
 }

@@ -8,11 +8,13 @@
 //! queries read the store (a clone of the coordinator's own handle).
 
 mod advert;
+mod finished;
 pub(crate) mod metrics;
 mod routes;
 pub mod signals;
 
 pub use advert::{API_FILE, AdvertError, ApiAdvert};
+pub use finished::FinishedApi;
 
 use crate::scheduler::Event;
 use crate::store::Store;
