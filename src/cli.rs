@@ -6,9 +6,9 @@ mod query;
 
 pub(crate) use query::{ExportArgs, ExportFormat, QueryArgs};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use trawl_common::config::{CrawlOptions, TargetOptions};
+use trawl_common::config::{CrawlOptions, FieldRule, TargetOptions};
 
 /// trawl: a fast multi-process web crawler you can query.
 #[derive(Debug, Parser)]
@@ -16,11 +16,35 @@ use trawl_common::config::{CrawlOptions, TargetOptions};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+}
+
+/// Logging flags, accepted before or after the subcommand.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogArgs {
+    /// More log detail on stderr: -v crawl events, -vv debug, -vvv trace
+    /// (RUST_LOG, when set, wins).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr, and no progress line.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text, global = true, value_name = "FORMAT")]
+    pub(crate) log_format: LogFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Crawl from one or more seed URLs into a store.
+    #[command(after_help = crate::cmd::exit::HELP)]
     Crawl(CrawlArgs),
     /// Print pages stored by a crawl.
     Query(QueryArgs),
@@ -35,6 +59,16 @@ pub(crate) enum Command {
     /// Measure throughput and cost: crawl the generated site with a matrix
     /// of worker counts x per-worker concurrency.
     Bench(BenchArgs),
+    /// Serve the generated demo site on 127.0.0.1 until Ctrl-C (to try
+    /// trawl out, or to test extraction rules against).
+    ServeSite(ServeSiteArgs),
+    /// Run --extract rules on one page (a URL or --file) and print the
+    /// fields as JSON, to try rules before a crawl.
+    Extract(ExtractArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: `trawl man > trawl.1`.
+    Man,
     /// Internal: a worker process, started by the coordinator.
     #[command(hide = true)]
     Worker,
@@ -51,6 +85,10 @@ pub(crate) struct CrawlArgs {
     /// deploy/trawl.example.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Print the final summary as one JSON object on stdout instead of
+    /// text (see README, "The JSON summary").
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) options: CrawlOptions,
 }
@@ -102,6 +140,10 @@ pub(crate) struct DemoArgs {
     /// Keep the store in DIR [default: a temporary directory, deleted at exit].
     #[arg(long, value_name = "DIR")]
     pub(crate) store: Option<PathBuf>,
+    /// After the crawl, keep the site, the store and the dashboard up until
+    /// Ctrl-C.
+    #[arg(long)]
+    pub(crate) serve: bool,
     #[command(flatten)]
     pub(crate) options: CrawlOptions,
 }
@@ -228,4 +270,38 @@ mod tests {
             );
         }
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeSiteArgs {
+    /// Pages in the generated site.
+    #[arg(long, default_value_t = 3000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) pages: u32,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    pub(crate) port: u16,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExtractArgs {
+    /// The page to fetch (http or https).
+    #[arg(value_name = "URL", required_unless_present = "file", conflicts_with = "file")]
+    pub(crate) url: Option<String>,
+    /// Read the page from FILE instead of fetching it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file: Option<PathBuf>,
+    /// Base URL for relative links when reading --file [default: file URL].
+    #[arg(long, value_name = "URL", requires = "file")]
+    pub(crate) base: Option<String>,
+    /// A field to extract, as for `trawl crawl --extract` (repeatable).
+    #[arg(long = "extract", value_name = "NAME=SPEC", value_parser = FieldRule::parse_flag, required = true)]
+    pub(crate) extract: Vec<(String, FieldRule)>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }

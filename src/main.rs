@@ -1,12 +1,13 @@
 //! The `trawl` binary: parse the command line, set up tracing, dispatch to
-//! a subcommand, map the result to an exit code. Everything else lives in
-//! the library crates.
+//! a subcommand, map the result to an exit code (see [`cmd::exit`]).
+//! Everything else lives in the library crates.
 
 mod cli;
 mod cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
+use trawl_common::telemetry::{self, LogFormat, LogOptions, ProcessRole};
 
 /// One allocator for the coordinator, workers and site alike (they are
 /// this binary). See the Cargo.toml note for why not the system one.
@@ -16,11 +17,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let role = match cli.command {
-        cli::Command::Worker => trawl_common::telemetry::ProcessRole::Worker,
-        _ => trawl_common::telemetry::ProcessRole::Coordinator,
+        cli::Command::Worker => ProcessRole::Worker,
+        _ => ProcessRole::Coordinator,
     };
-    trawl_common::telemetry::init(role);
-    match cmd::dispatch(cli.command) {
+    telemetry::init(role, log_options(&cli.log));
+    match cmd::dispatch(cli.command, &cli.log) {
         Ok(code) => code,
         Err(err) => {
             // A closed pipe (`trawl query | head`) is not a failure.
@@ -30,8 +31,19 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("trawl: error: {err:#}");
-            ExitCode::FAILURE
+            cmd::out::error(&format!("{err:#}"));
+            ExitCode::from(cmd::exit::FAILED)
         }
+    }
+}
+
+/// The logging flags as the telemetry module takes them.
+pub(crate) fn log_options(log: &cli::LogArgs) -> LogOptions {
+    LogOptions {
+        verbosity: if log.quiet { -1 } else { i8::try_from(log.verbose).unwrap_or(i8::MAX) },
+        format: match log.log_format {
+            cli::LogFormatArg::Text => LogFormat::Text,
+            cli::LogFormatArg::Json => LogFormat::Json,
+        },
     }
 }

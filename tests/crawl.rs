@@ -287,9 +287,12 @@ fn crawl_records(seeds: &[String], extra: &[&str]) -> (TestDir, BTreeMap<String,
         .arg("--store")
         .arg(&store)
         .args(extra)
-        .run_within(Duration::from_secs(60))
-        .success();
+        .run_within(Duration::from_secs(60));
     let pages = query_jsonl(&store);
+    // Exit 3 exactly when no page succeeded (issue 14).
+    let succeeded = pages.iter().any(|p| ["ok", "not_html", "redirect"].contains(&s(p, "outcome")));
+    let expected = if succeeded { 0 } else { 3 };
+    assert_eq!(out.code(), Some(expected), "`{}`\n{}", out.line, tail(&out.stderr, 3000));
     let by_url: BTreeMap<String, Value> =
         index_by_url(&pages).into_iter().map(|(k, v)| (k, v.clone())).collect();
     (dir, by_url, out)

@@ -319,8 +319,9 @@ fn robots_5xx_retries_then_gives_up_on_the_host() {
         .arg("--store")
         .arg(&store)
         .args(["--workers", "2"])
-        .run_within(Duration::from_secs(60))
-        .success();
+        .run_within(Duration::from_secs(60));
+    // Every seed disallowed: no page succeeded, exit 3 (issue 14).
+    assert_eq!(out.code(), Some(3), "{}", tail(&out.stderr, 3000));
     eprintln!("crawl behind a failing robots.txt took {:?}", out.elapsed);
     let pages = records_by_url(&query_jsonl(&store));
     let stored: BTreeSet<String> = pages.keys().cloned().collect();

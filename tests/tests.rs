@@ -38,3 +38,5 @@ mod export;
 mod dashboard;
 // `trawl bench`: the matrix and the frontier-at-scale mode.
 mod bench;
+// Issue 14: closed pipes, signals, exit codes, --json, metrics, extract, packaging.
+mod ux;

@@ -78,6 +78,9 @@ pub enum CrawlState {
     Draining,
     /// Second stop signal: stopping now (leases are left for a resume).
     Stopping,
+    /// The crawl is over; what is served is its final report
+    /// (`trawl demo --serve`).
+    Finished,
 }
 
 /// A worker's state in the status report.
@@ -98,6 +101,7 @@ impl CrawlState {
             Self::Paused => "paused",
             Self::Draining => "draining",
             Self::Stopping => "stopping",
+            Self::Finished => "finished",
         }
     }
 }

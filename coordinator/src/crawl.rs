@@ -1,7 +1,7 @@
 //! One crawl, start to finish: open the store, start the writer, run the
 //! scheduler (which owns the workers), flush, summarise.
 
-use crate::api::{API_FILE, ApiServer, ApiState};
+use crate::api::{ApiAdvert, ApiServer, ApiState};
 use crate::error::CoordinatorError;
 use crate::progress::Progress;
 pub use crate::scheduler::WorkerSummary;
@@ -93,15 +93,13 @@ pub fn run(
         },
     )
     .map_err(|source| CoordinatorError::ApiBind { addr: config.api, source })?;
-    let api_file = config.store.join(API_FILE);
-    let advert = serde_json::json!({ "addr": api.addr().to_string(), "pid": std::process::id() });
-    if let Err(e) = std::fs::write(&api_file, advert.to_string()) {
-        tracing::warn!(error = %e, "could not write {}", api_file.display());
+    if let Err(e) = ApiAdvert::this_process(api.addr()).write(&config.store) {
+        tracing::warn!(error = %e, "could not write {}", ApiAdvert::path(&config.store).display());
     }
     let result = scheduler.run(observe);
     // Unadvertise first: a `trawl query` that no longer finds the API waits
     // for the store's lock to be released instead of calling a closing API.
-    let _ = std::fs::remove_file(&api_file);
+    ApiAdvert::remove(&config.store);
     api.stop();
     // Flush what was written even if the crawl failed, then report.
     let writer_stats = writer.finish()?;

@@ -1,7 +1,11 @@
-//! Live counters the scheduler publishes on every tick, for progress
-//! display (and, later, the status API).
+//! Live counters the scheduler publishes on every tick, for the progress
+//! bar and the periodic stats line of `trawl crawl`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// Outcomes that count as a page fetched; every other one is an error.
+pub const SUCCESS_OUTCOMES: &[&str] = &["ok", "not_html", "redirect"];
 
 /// A snapshot of the crawl.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,6 +22,12 @@ pub struct Progress {
     pub restarts: u32,
     /// Time since the crawl started.
     pub elapsed: Duration,
+    /// Pages of this run whose outcome is not a success
+    /// ([`SUCCESS_OUTCOMES`]).
+    pub errors: u64,
+    /// Pages stored by earlier runs on the store (they count towards
+    /// `--max-pages`).
+    pub resumed_pages: u64,
 }
 
 impl Progress {
@@ -25,5 +35,23 @@ impl Progress {
     pub fn pages_per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
         if secs > 0.0 { self.pages as f64 / secs } else { 0.0 }
+    }
+
+    /// Pages with an outcome other than a success, from pages per outcome.
+    pub fn errors_in(outcomes: &BTreeMap<&'static str, u64>) -> u64 {
+        outcomes.iter().filter(|(k, _)| !SUCCESS_OUTCOMES.contains(k)).map(|(_, v)| v).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_the_unsuccessful_outcomes() {
+        let outcomes: BTreeMap<&'static str, u64> =
+            [("ok", 5), ("redirect", 1), ("not_html", 1), ("http_error", 2), ("timeout", 1)].into();
+        assert_eq!(Progress::errors_in(&outcomes), 3);
+        assert_eq!(Progress::errors_in(&BTreeMap::new()), 0);
     }
 }

@@ -33,6 +33,9 @@ pub struct ServeOptions {
     /// Record every on-site request's start and end per host
     /// ([`SiteServer::timeline`]): 16 bytes a request.
     pub timeline: bool,
+    /// Port of the first host's listener (0: an ephemeral port, as for
+    /// every other host), for `trawl serve-site --port`.
+    pub port: u16,
 }
 
 /// The generated site, served on `127.0.0.1:<ephemeral port>` (one per
@@ -53,6 +56,11 @@ impl SiteServer {
         Self::start_with(spec, ServeOptions::default())
     }
 
+    /// [`SiteServer::start`] on `127.0.0.1:port` (0: an ephemeral port).
+    pub fn start_at(spec: SiteSpec, port: u16) -> std::io::Result<SiteServer> {
+        Self::start_with(spec, ServeOptions { port, ..ServeOptions::default() })
+    }
+
     /// [`SiteServer::start`] with several hosts, latency or a timeline.
     /// Returns once every listener is bound.
     pub fn start_with(spec: SiteSpec, options: ServeOptions) -> std::io::Result<SiteServer> {
@@ -60,10 +68,11 @@ impl SiteServer {
         let hosts = options.hosts.max(1) as usize;
         let mut listeners = Vec::with_capacity(hosts);
         let mut addrs = Vec::with_capacity(hosts);
-        for _ in 0..hosts {
+        for i in 0..hosts {
             let _guard = rt.enter();
             let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+            let port = if i == 0 { options.port } else { 0 };
+            socket.bind((Ipv4Addr::LOCALHOST, port).into())?;
             // Thousands of clients connecting at once overflow the usual
             // backlog of 128: their SYNs are dropped and retried a second
             // later, which looks like server latency.

@@ -297,7 +297,7 @@ fn many_hosts_link_across_hosts_with_latency_and_a_timeline() {
         ..SiteSpec::with_pages(8)
     };
     let latency = Duration::from_millis(20);
-    let options = ServeOptions { hosts: 3, latency, jitter: 0.5, timeline: true };
+    let options = ServeOptions { hosts: 3, latency, jitter: 0.5, timeline: true, port: 0 };
     let server = SiteServer::start_with(spec, options).unwrap();
     let urls = server.base_urls();
     assert_eq!(urls.len(), 3);

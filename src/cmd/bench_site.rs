@@ -46,6 +46,7 @@ pub(crate) fn run(args: &BenchSiteArgs) -> anyhow::Result<ExitCode> {
         latency: args.latency,
         jitter: args.jitter,
         timeline: args.timeline,
+        port: 0,
     };
     let server = SiteServer::start_with(spec, options).context("starting the site")?;
     let mut out = std::io::stdout().lock();

@@ -1,14 +1,57 @@
 //! Talking to a running crawl through its API: `trawl status`,
 //! `trawl scale`, and live `trawl query`. The crawl advertises its address
-//! in the store directory (`trawl-api.json`).
+//! in the store directory (`trawl-api.json`, [`ApiAdvert`]); an advert
+//! whose process is gone (a SIGKILLed crawl) counts as no crawl.
 
+use super::exit;
 use crate::cli::{RemoteArgs, ScaleArgs};
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
-use trawl_coordinator::api::API_FILE;
+use trawl_coordinator::api::ApiAdvert;
 use trawl_coordinator::control::StatusReport;
+
+/// No crawl runs on the store: said in one sentence, exit 1.
+#[derive(Debug)]
+pub(crate) struct NotRunning {
+    store: std::path::PathBuf,
+    /// The pid of a dead crawl's leftover advert.
+    stale_pid: Option<u32>,
+}
+
+impl std::fmt::Display for NotRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no crawl is running on {}", self.store.display())?;
+        match self.stale_pid {
+            Some(pid) => write!(f, " (last one, pid {pid}, is gone)"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for NotRunning {}
+
+/// Where the store's crawl is: running at an advertised address, or not
+/// running (perhaps with a dead crawl's advert left behind).
+pub(crate) enum Lookup {
+    Running(ApiAdvert),
+    NotRunning(NotRunning),
+}
+
+impl Lookup {
+    pub(crate) fn of(store: &Path) -> anyhow::Result<Self> {
+        let advert = ApiAdvert::read(store)?;
+        Ok(match advert {
+            Some(a) if a.is_alive() => Self::Running(a),
+            Some(a) => {
+                tracing::info!(pid = a.pid, store = %store.display(), "stale API advert: its crawl is gone");
+                Self::NotRunning(NotRunning { store: store.to_owned(), stale_pid: Some(a.pid) })
+            }
+            None => Self::NotRunning(NotRunning { store: store.to_owned(), stale_pid: None }),
+        })
+    }
+}
 
 /// The API answered, but with an error status: a final answer, not a
 /// reason to retry.
@@ -35,27 +78,26 @@ pub(crate) struct Remote {
 }
 
 impl Remote {
-    /// Finds the API of the crawl running on `store`, if one advertises.
+    /// Finds the API of the crawl running on `store`, if one advertises
+    /// and its process is alive.
     pub(crate) fn find(store: &Path, token: Option<String>) -> anyhow::Result<Option<Self>> {
-        let file = store.join(API_FILE);
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-        let Some(addr) = v.get("addr").and_then(|a| a.as_str()) else {
-            bail!("{} has no addr", file.display());
-        };
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let client = reqwest::Client::builder().no_proxy().build()?;
-        Ok(Some(Self { base: format!("http://{addr}"), token, rt, client }))
+        match Lookup::of(store)? {
+            Lookup::Running(a) => Ok(Some(Self::at(&a, token)?)),
+            Lookup::NotRunning(_) => Ok(None),
+        }
     }
 
-    fn require(store: &Path, token: Option<String>) -> anyhow::Result<Self> {
-        Self::find(store, token)?
-            .with_context(|| format!("no crawl is running on {} (no {API_FILE})", store.display()))
+    fn at(advert: &ApiAdvert, token: Option<String>) -> anyhow::Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        Ok(Self { base: advert.base_url(), token, rt, client })
+    }
+
+    fn require(store: &Path, token: Option<String>) -> Result<Self, anyhow::Error> {
+        match Lookup::of(store)? {
+            Lookup::Running(a) => Self::at(&a, token),
+            Lookup::NotRunning(n) => Err(n.into()),
+        }
     }
 
     fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<String> {
@@ -89,8 +131,27 @@ impl Remote {
     }
 }
 
+/// Runs `f` against the store's crawl; "not running" is one line on
+/// stderr and exit 1, not an error chain.
+fn with_remote(
+    args: &RemoteArgs,
+    f: impl FnOnce(&Remote) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    match Remote::require(&args.store, args.api_token.clone()) {
+        Ok(remote) => f(&remote),
+        Err(e) if e.downcast_ref::<NotRunning>().is_some() => {
+            super::out::error(&e.to_string());
+            Ok(ExitCode::from(exit::FAILED))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn status(args: &RemoteArgs) -> anyhow::Result<ExitCode> {
-    let remote = Remote::require(&args.store, args.api_token.clone())?;
+    with_remote(args, |remote| print_status(args, remote))
+}
+
+fn print_status(args: &RemoteArgs, remote: &Remote) -> anyhow::Result<ExitCode> {
     let body = remote.get("/api/status")?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -161,8 +222,21 @@ pub(crate) fn status(args: &RemoteArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn scale(args: &ScaleArgs) -> anyhow::Result<ExitCode> {
-    let remote = Remote::require(&args.remote.store, args.remote.api_token.clone())?;
-    let body = remote.post("/api/workers", &serde_json::json!({ "workers": args.workers }))?;
-    println!("{body}");
-    Ok(ExitCode::SUCCESS)
+    with_remote(&args.remote, |remote| {
+        let body = remote.post("/api/workers", &serde_json::json!({ "workers": args.workers }))?;
+        let mut out = std::io::stdout().lock();
+        if args.remote.json {
+            writeln!(out, "{}", body.trim())?;
+        } else {
+            let v: serde_json::Value = serde_json::from_str(&body).context("parsing the answer")?;
+            let n = v.get("target_workers").and_then(serde_json::Value::as_u64).unwrap_or(0);
+            writeln!(
+                out,
+                "scaling the crawl on {} to {}",
+                args.remote.store.display(),
+                super::out::plural(n, "worker", "workers")
+            )?;
+        }
+        Ok(ExitCode::SUCCESS)
+    })
 }

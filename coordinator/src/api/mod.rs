@@ -1,16 +1,23 @@
 //! The coordinator's HTTP API (axum), bound to 127.0.0.1 by default:
 //! status, scaling, adding seeds and live queries while a crawl runs. It
-//! also turns SIGINT/SIGTERM into stop requests.
+//! also turns SIGINT/SIGTERM into stop requests ([`signals`]: the first
+//! drains, the second stops now).
 //!
 //! The API owns no crawl state: every request is forwarded to the
 //! scheduler on its event channel and answered from its reply, and page
 //! queries read the store (a clone of the coordinator's own handle).
 
+mod advert;
 mod controls;
-mod metrics;
+mod finished;
+pub(crate) mod metrics;
 mod openapi;
 mod routes;
+pub mod signals;
 mod stream;
+
+pub use advert::{API_FILE, AdvertError, ApiAdvert};
+pub use finished::FinishedApi;
 
 use crate::scheduler::Event;
 use crate::store::Store;
@@ -18,10 +25,6 @@ use std::net::SocketAddr;
 use std::sync::mpsc::SyncSender;
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
-
-/// Name of the file in the store directory that tells other `trawl`
-/// commands where the running crawl's API listens.
-pub const API_FILE: &str = "trawl-api.json";
 
 /// How long in-flight API requests may take once the crawl ends.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -40,6 +43,9 @@ pub struct ApiServer {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Signals go to this crawl while it is held; dropped at stop, after
+    /// which a signal ends the process ([`signals`]).
+    signals: Option<signals::Registration>,
 }
 
 impl ApiServer {
@@ -50,24 +56,27 @@ impl ApiServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        // Install the handlers before returning (the API is advertised
-        // next): a signal that came before the forwarding task first ran
-        // would otherwise take the default action and kill the crawl.
-        let handlers = {
-            let _in_runtime = rt.enter();
-            use tokio::signal::unix::{SignalKind, signal};
-            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-                (Ok(int), Ok(term)) => Some((int, term)),
-                _ => {
-                    tracing::warn!("could not install signal handlers");
-                    None
-                }
+        // Register before returning (the API is advertised next): a signal
+        // from then on becomes a stop request.
+        let signals = {
+            let control = state.control.clone();
+            signals::register(move |r| {
+                use crate::control::ControlRequest;
+                let ev = Event::Control(ControlRequest::Stop { immediate: r.count > 1 });
+                // Called on the signals thread, never the scheduler's.
+                let _ = control.send(ev);
+            })
+        };
+        let signals = match signals {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not install signal handlers");
+                None
             }
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new().name("api".into()).spawn(move || {
             rt.block_on(async move {
-                let signals = tokio::spawn(forward_signals(state.control.clone(), handlers));
                 let (drain, drained) = oneshot::channel::<()>();
                 let server = tokio::spawn(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -86,12 +95,11 @@ impl ApiServer {
                     Err(_) => tracing::warn!("api clients still connected at exit: dropped"),
                     _ => {}
                 }
-                signals.abort();
             });
             // Dropping the runtime cancels whatever is left.
             drop(rt);
         })?;
-        Ok(Self { addr, stop: Some(stop), thread: Some(thread) })
+        Ok(Self { addr, stop: Some(stop), thread: Some(thread), signals })
     }
 
     /// Where it listens.
@@ -111,31 +119,12 @@ impl ApiServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        self.signals = None;
     }
 }
 
 impl Drop for ApiServer {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// SIGINT/SIGTERM -> stop requests: the first drains, the second stops now.
-async fn forward_signals(
-    control: SyncSender<Event>,
-    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-) {
-    use crate::control::ControlRequest;
-    let Some((mut int, mut term)) = handlers else { return };
-    let mut count = 0u32;
-    loop {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        count += 1;
-        let ev = Event::Control(ControlRequest::Stop { immediate: count > 1 });
-        let tx = control.clone();
-        let _ = tokio::task::spawn_blocking(move || tx.send(ev)).await;
     }
 }

@@ -280,6 +280,8 @@ impl<'a> Scheduler<'a> {
             workers: self.pool.alive(),
             restarts: self.pool.restarts(),
             elapsed: now.saturating_duration_since(self.started),
+            errors: Progress::errors_in(&self.stats.outcomes),
+            resumed_pages: self.stored_before,
         }
     }
 
@@ -296,7 +298,7 @@ impl<'a> Scheduler<'a> {
 
     fn is_done(&self) -> bool {
         match self.state {
-            CrawlState::Stopping => true,
+            CrawlState::Stopping | CrawlState::Finished => true,
             CrawlState::Draining => self.leases.is_empty(),
             // A paused crawl waits for a resume, unless nothing is left.
             CrawlState::Running | CrawlState::Paused => {

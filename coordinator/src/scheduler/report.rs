@@ -59,6 +59,7 @@ impl Scheduler<'_> {
             InFlight::Page(q) => self.on_page(id, q, r, now),
             InFlight::Robots { host, .. } => {
                 let fetch = crate::politeness::robots::RobotsFetch::from_report(&r);
+                tracing::info!(host = %host, status = ?r.status, outcome = r.outcome.kind(), "robots.txt");
                 let sitemaps = self.frontier.robots_done(&host, &fetch, now);
                 if self.config.sitemaps {
                     self.sitemaps.want(sitemaps, &self.config.scope);

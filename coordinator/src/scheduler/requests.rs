@@ -70,16 +70,16 @@ impl Scheduler<'_> {
 /// The state `action` leads to from `state` (the table in the module doc),
 /// or why it does not apply.
 fn transition(state: CrawlState, action: RunAction) -> Result<CrawlState, String> {
-    use CrawlState::{Draining, Paused, Running, Stopping};
+    use CrawlState::{Draining, Finished, Paused, Running, Stopping};
     match (action, state) {
         (RunAction::Pause, Running | Paused) => Ok(Paused),
         (RunAction::Resume, Running | Paused) => Ok(Running),
         (RunAction::Stop, Running | Paused | Draining) => Ok(Draining),
-        (RunAction::Stop, Stopping) => Ok(Stopping),
-        (RunAction::Pause, Draining | Stopping) => {
+        (RunAction::Stop, Stopping | Finished) => Ok(state),
+        (RunAction::Pause, Draining | Stopping | Finished) => {
             Err(format!("the crawl is {state}: it cannot be paused"))
         }
-        (RunAction::Resume, Draining | Stopping) => {
+        (RunAction::Resume, Draining | Stopping | Finished) => {
             Err(format!("the crawl is {state}: it cannot be resumed"))
         }
     }

@@ -34,6 +34,7 @@ impl Stats {
     /// Counts one stored record.
     pub(crate) fn record(&mut self, record: &PageRecord) {
         *self.outcomes.entry(record.outcome.kind()).or_default() += 1;
+        crate::api::metrics::observe(record);
         self.pages += 1;
         self.bytes += record.bytes;
         if matches!(record.outcome, FetchOutcome::Poison { .. }) {
