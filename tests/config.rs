@@ -133,7 +133,9 @@ fn config_file_takes_human_units() {
     )
     .unwrap();
     let store = dir.store();
-    Trawl::crawl(&server.base_url(), &store).arg("--config").arg(&file).run().success();
+    let out = Trawl::crawl(&server.base_url(), &store).arg("--config").arg(&file).run();
+    // Every page is too large: no page succeeded, which is exit code 3.
+    assert_eq!(out.code(), Some(3), "{out:?}");
     let pages = query_jsonl(&store);
     assert!(!pages.is_empty());
     for p in &pages {

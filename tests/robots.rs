@@ -351,7 +351,8 @@ fn unreachable_host_is_robots_unreachable_without_a_worker() {
     let dir = TestDir::new();
     let store = dir.store();
     let seed = format!("http://127.0.0.1:{}/", free_port());
-    let out = Trawl::crawl(&seed, &store).run_within(Duration::from_secs(60)).success();
+    let out = Trawl::crawl(&seed, &store).run_within(Duration::from_secs(60));
+    assert_eq!(out.code(), Some(3), "no page succeeded is exit code 3: {out:?}");
     eprintln!("crawl of a dead port took {:?}", out.elapsed);
     let pages = query_jsonl(&store);
     assert_eq!(pages.len(), 1, "{pages:?}");
