@@ -64,20 +64,7 @@ pub struct Feedback {
     pub retry_after: Option<Duration>,
 }
 
-/// The authority (`host[:port]`) of a normalized absolute URL.
-pub fn authority(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let auth = &rest[..end];
-    auth.rsplit_once('@').map_or(auth, |(_, h)| h)
-}
-
-/// `scheme://authority` of a normalized absolute URL.
-pub fn origin(url: &str) -> &str {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let end = url[scheme_end..].find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + i);
-    &url[..end]
-}
+pub use trawl_common::url::{authority, origin};
 
 /// Seen-set, per-host queues and politeness state; `S` reads spilled URLs
 /// back from disk.
