@@ -509,6 +509,10 @@ fn export_through_a_running_crawl_matches_the_offline_export() {
             (std::fs::read(&file).unwrap(), out.stderr)
         })
         .collect();
+    // A bad format is a 400 naming the parameter, like /api/pages.
+    let bad = get(&q.addr, "/api/export?format=xml", None);
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert_eq!(bad.json()["param"], "format", "{}", bad.text());
     let st = get(&q.addr, "/api/status", None).json();
     assert_eq!(st["state"], "running", "the crawl must still hold the store: {st}");
     for ((_, stderr), want) in live.iter().zip([
