@@ -45,19 +45,117 @@ with open(path, 'rb') as f:
             out['status_line'] = rec.http_headers.protocol + ' ' + rec.http_headers.statusline
             out['http_content_type'] = rec.http_headers.get_header('Content-Type')
             out['http_content_length'] = rec.http_headers.get_header('Content-Length')
+        for k in ('WARC-IP-Address', 'WARC-Concurrent-To', 'WARC-Block-Digest', 'WARC-Payload-Digest'):
+            out[k] = h.get_header(k)
+        if rec.rec_type == 'response':
+            out['http_headers'] = [[k, v] for k, v in rec.http_headers.headers]
+        if rec.rec_type == 'request':
+            out['request_line'] = rec.http_headers.protocol + ' ' + rec.http_headers.statusline
+            out['http_headers'] = [[k, v] for k, v in rec.http_headers.headers]
         out['payload_file'] = os.path.join(outdir, 'payload-%d' % n)
         with open(out['payload_file'], 'wb') as p:
             p.write(rec.content_stream().read())
         print(json.dumps(out))
 "#;
 
-/// Fails the test (does not skip it) when warcio is missing.
+/// Checks a WARC file with the archivists' tools: `warcio check` (every
+/// digest), `warcio index` (every record, with the fields a replay index
+/// needs), and a second, independent reader, FastWARC (its own parser and
+/// digest checks). Prints one JSON object.
+const CHECK_WARC: &str = r#"
+import io, json, sys, contextlib
+from warcio.cli import main as warcio
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+path = sys.argv[1]
+out = {}
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    try:
+        rc = warcio(['check', '-v', path])
+    except SystemExit as e:
+        rc = e.code
+out['check_rc'] = rc or 0
+out['check_output'] = buf.getvalue()
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    warcio(['index', '-f', 'warc-type,warc-target-uri,warc-ip-address,http:status,offset', path])
+out['index'] = [json.loads(l) for l in buf.getvalue().splitlines() if l.strip()]
+# FastWARC checks a block digest over what it has not parsed yet: one
+# pass without HTTP parsing for blocks, one with it for payloads.
+with open(path, 'rb') as f:
+    blocks = [rec.verify_block_digest() for rec in ArchiveIterator(f, parse_http=False)]
+fast = []
+with open(path, 'rb') as f:
+    for n, rec in enumerate(ArchiveIterator(f, parse_http=True)):
+        fast.append({
+            'type': str(rec.record_type),
+            'uri': rec.headers.get('WARC-Target-URI'),
+            'block_ok': blocks[n] if n < len(blocks) else None,
+            'payload_ok': rec.verify_payload_digest() if rec.headers.get('WARC-Payload-Digest') else None,
+            'status': rec.http_headers.status_code if rec.http_headers is not None and rec.record_type == WarcRecordType.response else None,
+        })
+out['fastwarc'] = fast
+print(json.dumps(out))
+"#;
+
+/// Fails the test (does not skip it) when warcio or FastWARC is missing.
 fn require_warcio() {
     let ok = std::process::Command::new("python3")
-        .args(["-c", "import warcio"])
+        .args(["-c", "import warcio, fastwarc"])
         .output()
         .is_ok_and(|o| o.status.success());
-    assert!(ok, "Python's warcio is needed to read the WARC export back: pip install warcio");
+    assert!(
+        ok,
+        "Python's warcio and FastWARC are needed to read the WARC export back: \
+         pip install warcio fastwarc"
+    );
+}
+
+/// [`CHECK_WARC`]'s verdict on a file: warcio check passes, and both
+/// warcio index and FastWARC see `records` records, every digest valid.
+fn assert_archivists_accept(path: &Path, records: usize) -> Value {
+    let out = std::process::Command::new("python3")
+        .args(["-c", CHECK_WARC])
+        .arg(path)
+        .output()
+        .expect("running python3");
+    assert!(
+        out.status.success(),
+        "checking {}:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("checker output");
+    let check = v["check_output"].as_str().unwrap_or("");
+    assert_eq!(v["check_rc"], 0, "warcio check failed:\n{check}");
+    assert!(!check.contains("fail") && !check.contains("invalid"), "warcio check:\n{check}");
+    assert_eq!(v["index"].as_array().map(Vec::len), Some(records), "warcio index: {}", v["index"]);
+    let fast = v["fastwarc"].as_array().expect("fastwarc records");
+    assert_eq!(fast.len(), records, "FastWARC records");
+    let bad: Vec<&Value> = fast
+        .iter()
+        .filter(|r| r["type"] != "warcinfo" && (r["block_ok"] != true || r["payload_ok"] == false))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} FastWARC digest failures, e.g. {:?}",
+        bad.len(),
+        &bad[..bad.len().min(3)]
+    );
+    v
+}
+
+/// The bytes of a WARC file after its first gzip member (the `warcinfo`
+/// record, dated by the export).
+fn after_warcinfo(path: &Path) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys, zlib\nd = zlib.decompressobj(31)\nd.decompress(open(sys.argv[1], 'rb').read())\nprint(len(d.unused_data))"])
+        .arg(path)
+        .output()
+        .expect("running python3");
+    let rest: usize = String::from_utf8_lossy(&out.stdout).trim().parse().expect("length");
+    let bytes = std::fs::read(path).unwrap();
+    bytes[bytes.len() - rest..].to_vec()
 }
 
 /// The payload of a record read by [`read_warc`].
@@ -98,6 +196,8 @@ const RAW: &[(&str, &str, &str, &str)] = &[
     ("/data.json", "200 OK", "application/json", "{\"k\": [1, 2, \"\u{e9}\u{20ac}\"]}\n"),
     ("/empty", "404 Not Found", "text/plain", ""),
     ("/bin", "200 OK", "application/octet-stream", "\0\u{1}\u{7f}\u{80}\u{ff}\r\n\0"),
+    // A reason phrase of the server's own: kept as sent.
+    ("/odd", "299 Quite Fine", "text/plain", "odd status line\n"),
 ];
 
 fn raw_handler(_port: u16, path: &str) -> Option<String> {
@@ -115,7 +215,7 @@ fn raw_handler(_port: u16, path: &str) -> Option<String> {
         return Some(http_response("301 Moved Permanently", &[("Location", "/data.json")], ""));
     }
     let (_, status, ct, body) = RAW.iter().find(|r| r.0 == path)?;
-    Some(http_response(status, &[("Content-Type", ct)], body))
+    Some(http_response(status, &[("Content-Type", ct), ("X-Served-By", "raw")], body))
 }
 
 #[test]
@@ -218,7 +318,74 @@ fn export_jsonl_csv_and_warc_match_the_store_and_the_site() {
     // Pages with a complete body (ok, not_html, http_error) have one
     // response record each; the redirect has none.
     let responses: Vec<&Value> = recs.iter().filter(|r| r["type"] == "response").collect();
-    assert_eq!(recs.len(), responses.len() + 1, "only warcinfo and response records");
+    assert_eq!(recs.len(), 2 * responses.len() + 1, "warcinfo, then request + response pairs");
+    let mut wrong = Vec::new();
+    for pair in recs[1..].chunks(2) {
+        let (req, resp) = (&pair[0], &pair[1]);
+        let uri = resp["uri"].as_str().unwrap_or("?");
+        if req["type"] != "request" || resp["type"] != "response" || req["uri"] != resp["uri"] {
+            wrong.push(format!("{uri}: not a request/response pair: {req} {resp}"));
+            continue;
+        }
+        if req["WARC-Concurrent-To"] != resp["id"] || resp["WARC-Concurrent-To"] != req["id"] {
+            wrong.push(format!("{uri}: WARC-Concurrent-To does not link the pair"));
+        }
+        if resp["WARC-IP-Address"] != "127.0.0.1" {
+            wrong.push(format!("{uri}: WARC-IP-Address {}", resp["WARC-IP-Address"]));
+        }
+        for d in ["WARC-Block-Digest", "WARC-Payload-Digest"] {
+            if !resp[d].as_str().is_some_and(|v| v.starts_with("sha1:") && v.len() == 37) {
+                wrong.push(format!("{uri}: {d} {}", resp[d]));
+            }
+        }
+        let path =
+            uri.split_once("//").and_then(|(_, r)| r.find('/').map(|i| &r[i..])).unwrap_or("/");
+        if req["request_line"] != format!("GET {path} HTTP/1.1") {
+            wrong.push(format!("{uri}: request line {}", req["request_line"]));
+        }
+        let header = |rec: &Value, name: &str| -> Option<String> {
+            rec["http_headers"].as_array()?.iter().find_map(|kv| {
+                (kv[0].as_str()?.eq_ignore_ascii_case(name))
+                    .then(|| kv[1].as_str().unwrap_or("").to_owned())
+            })
+        };
+        if header(req, "user-agent").is_none_or(|ua| !ua.contains("trawl")) {
+            wrong.push(format!(
+                "{uri}: request without trawl's user-agent: {}",
+                req["http_headers"]
+            ));
+        }
+        // The raw pages: the status line and a header field as sent.
+        if let Some((_, status, _, _)) =
+            RAW.iter().find(|r| uri.ends_with(r.0) && uri.starts_with(&raw.base_url()))
+        {
+            if resp["status_line"] != format!("HTTP/1.1 {status}") {
+                wrong.push(format!(
+                    "{uri}: status line {} (sent: HTTP/1.1 {status})",
+                    resp["status_line"]
+                ));
+            }
+            if header(resp, "x-served-by").as_deref() != Some("raw") {
+                wrong.push(format!("{uri}: X-Served-By lost: {}", resp["http_headers"]));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", sample("bad request/response pairs", &wrong));
+    let checked = assert_archivists_accept(&warc, recs.len());
+    let index_types: Vec<&str> = checked["index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["warc-type"].as_str())
+        .collect();
+    assert_eq!(index_types.iter().filter(|t| **t == "response").count(), responses.len());
+    let ips: BTreeSet<&str> = checked["index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["warc-ip-address"].as_str())
+        .collect();
+    assert_eq!(ips, BTreeSet::from(["127.0.0.1"]), "warcio index: WARC-IP-Address");
     let want_uris: BTreeSet<String> = all
         .iter()
         .filter(|r| ["ok", "not_html", "http_error"].contains(&s(r, "outcome")))
@@ -312,4 +479,77 @@ fn warc_without_kept_bodies_has_only_warcinfo() {
     let (members, recs) = read_warc(&warc, &dir.path("payloads"));
     assert_eq!((members, recs.len()), (1, 1), "{recs:?}");
     assert_eq!(recs[0]["type"], "warcinfo");
+    assert_archivists_accept(&warc, 1);
+}
+
+/// `trawl export` on the store of a running crawl streams the export
+/// through the crawl's API: every format, the same bytes as an offline
+/// export of the same pages (a WARC's dated warcinfo record aside), and a
+/// WARC that the archivists' tools accept.
+#[test]
+fn export_through_a_running_crawl_matches_the_offline_export() {
+    require_warcio();
+    let mut q = QuietCrawl::start(40, &["--keep-bodies"]);
+    let store = q.store();
+    let export = |format: &str, file: &Path| {
+        Trawl::new("export")
+            .arg("--store")
+            .arg(&store)
+            .args(["--format", format, "-o"])
+            .arg(file)
+            .run_within(Duration::from_secs(60))
+            .success()
+    };
+    let formats = ["jsonl", "csv", "warc"];
+    let live: Vec<(Vec<u8>, String)> = formats
+        .iter()
+        .map(|f| {
+            let file = q.dir.path(&format!("live.{f}"));
+            let out = export(f, &file);
+            (std::fs::read(&file).unwrap(), out.stderr)
+        })
+        .collect();
+    // A bad format is a 400 naming the parameter, like /api/pages.
+    let bad = get(&q.addr, "/api/export?format=xml", None);
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert_eq!(bad.json()["param"], "format", "{}", bad.text());
+    let st = get(&q.addr, "/api/status", None).json();
+    assert_eq!(st["state"], "running", "the crawl must still hold the store: {st}");
+    for ((_, stderr), want) in live.iter().zip([
+        "exported 40 pages (through the running crawl)",
+        "exported 40 pages (through the running crawl)",
+        "exported 40 response records (each with its request record) (through the running crawl)",
+    ]) {
+        assert!(stderr.contains(want), "want {want:?} in {stderr:?}");
+    }
+    q.finish();
+    // Offline, the store also holds the hanging URL (no body): leave it out.
+    let hang = q.hang_url.clone();
+    let offline: Vec<Vec<u8>> = formats
+        .iter()
+        .map(|f| {
+            let file = q.dir.path(&format!("offline.{f}"));
+            export(f, &file);
+            std::fs::read(&file).unwrap()
+        })
+        .collect();
+    let live_jsonl = String::from_utf8(live[0].0.clone()).unwrap();
+    let offline_jsonl: String = String::from_utf8(offline[0].clone())
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(&format!("\"url\":\"{hang}\"")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(parse_jsonl(&live_jsonl).len(), 40);
+    assert_eq!(live_jsonl, offline_jsonl, "jsonl: live vs offline");
+    let live_csv = parse_csv(&String::from_utf8(live[1].0.clone()).unwrap());
+    let offline_csv: Vec<Vec<String>> = parse_csv(&String::from_utf8(offline[1].clone()).unwrap())
+        .into_iter()
+        .filter(|r| r[0] != hang)
+        .collect();
+    assert_eq!(live_csv.len(), 41);
+    assert_eq!(live_csv, offline_csv, "csv: live vs offline");
+    let (live_warc, offline_warc) = (q.dir.path("live.warc"), q.dir.path("offline.warc"));
+    assert_eq!(after_warcinfo(&live_warc), after_warcinfo(&offline_warc), "warc: live vs offline");
+    assert_archivists_accept(&live_warc, 1 + 2 * 40);
 }

@@ -123,5 +123,6 @@ fn report() -> PageReport {
         canonical: None,
         fields: std::collections::BTreeMap::new(),
         body: None,
+        response: None,
     }
 }

@@ -44,6 +44,7 @@ fn batch() -> Vec<PageReport> {
             )]
             .into(),
             body: None,
+            response: None,
         })
         .collect()
 }

@@ -27,7 +27,7 @@ pub(crate) enum ExportFormat {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
-    /// Store directory of a (finished) crawl.
+    /// Store directory of a crawl (while it runs, the crawl exports it).
     #[arg(long, value_name = "DIR")]
     pub(crate) store: PathBuf,
     /// Output format; warc needs a crawl run with --keep-bodies.
@@ -36,4 +36,7 @@ pub(crate) struct ExportArgs {
     /// Write here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Bearer token, if a running crawl's API requires one.
+    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
 }

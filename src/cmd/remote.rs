@@ -6,7 +6,7 @@
 use super::exit;
 use crate::cli::{RemoteArgs, ScaleArgs};
 use anyhow::Context as _;
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use trawl_coordinator::api::ApiAdvert;
@@ -119,6 +119,29 @@ impl Remote {
     /// GET a path; the body as text.
     pub(crate) fn get(&self, path_and_query: &str) -> anyhow::Result<String> {
         self.send(self.client.get(format!("{}{path_and_query}", self.base)))
+    }
+
+    /// GET a path, streaming the body into `out` as it arrives (an
+    /// export can be larger than memory); an error status is
+    /// [`ApiRefused`] and nothing is written.
+    pub(crate) fn get_into(&self, path_and_query: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+        let req = self.client.get(format!("{}{path_and_query}", self.base));
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        self.rt.block_on(async {
+            let mut resp = req.send().await.context("the crawl's API did not answer")?;
+            let status = resp.status();
+            if !status.is_success() {
+                let body = resp.text().await?;
+                return Err(ApiRefused { status: status.as_u16(), body }.into());
+            }
+            while let Some(chunk) = resp.chunk().await.context("the crawl's answer broke off")? {
+                out.write_all(&chunk)?;
+            }
+            Ok(())
+        })
     }
 
     fn post(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<String> {

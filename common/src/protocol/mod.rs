@@ -21,7 +21,7 @@ mod report;
 mod settings;
 
 pub use extract::{ExtractRule, FieldValue, Take, URL_ATTRS};
-pub use report::{FetchOutcome, PageReport};
+pub use report::{FetchOutcome, PageReport, ResponseHead};
 pub use settings::{
     DEFAULT_MAX_ATTRIBUTES, DEFAULT_PARSE_CPU_BUDGET, DEFAULT_RETRIES, FetchSettings,
     NetworkPolicy, WorkerSettings,
@@ -32,7 +32,7 @@ use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
@@ -157,6 +157,7 @@ mod tests {
             ]
             .into(),
             body: Some(serde_bytes::ByteBuf::from(b"<html>".to_vec())),
+            response: None,
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

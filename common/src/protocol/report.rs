@@ -203,6 +203,31 @@ pub struct PageReport {
     pub fields: BTreeMap<String, FieldValue>,
     /// The complete body, when the crawl keeps bodies (`--keep-bodies`).
     pub body: Option<serde_bytes::ByteBuf>,
+    /// The response head and peer address the kept body came with (set
+    /// with `body`), for WARC export.
+    pub response: Option<ResponseHead>,
+}
+
+/// What came with a kept body: the status line and header fields as the
+/// server sent them, the peer address, and the request headers the worker
+/// sent. Exported as WARC `request` and `response` records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseHead {
+    /// The HTTP version of the response: `HTTP/1.1`, `HTTP/2.0`, ...
+    pub version: String,
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase as sent (the canonical one when the server sent
+    /// that, or when the protocol has none, as in HTTP/2).
+    pub reason: String,
+    /// Header fields in the order received (names as the client library
+    /// gives them: lowercase), values as raw bytes.
+    pub headers: Vec<(String, serde_bytes::ByteBuf)>,
+    /// The peer address the response came from.
+    pub remote_ip: Option<std::net::IpAddr>,
+    /// The request header fields the worker sent (those it sets; the
+    /// client library may add transport fields such as `accept-encoding`).
+    pub request_headers: Vec<(String, serde_bytes::ByteBuf)>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 mod advert;
 mod controls;
+mod export;
 mod finished;
 pub(crate) mod metrics;
 mod openapi;

@@ -27,6 +27,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/seeds", post(seeds))
         .route("/api/pages", get(pages))
         .route("/api/pages/{url}", get(page))
+        .route("/api/export", get(super::export::export))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/", get(dashboard))

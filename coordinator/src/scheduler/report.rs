@@ -129,6 +129,11 @@ impl Scheduler<'_> {
         };
         tracing::trace!(worker_id = %id, url = %r.url, outcome = r.outcome.kind(), "page");
         let body = r.body.take().map(serde_bytes::ByteBuf::into_vec);
+        // The response head goes just before its body (a crash between
+        // the two leaves a harmless head without a page).
+        if let (Some(_), Some(head)) = (&body, r.response.take()) {
+            self.writer.send(StoreOp::Head { url: r.url.clone(), head: Box::new(head) })?;
+        }
         self.store(PageRecord::from_report(r, id.0), Some(&q), enqueue, body)
     }
 

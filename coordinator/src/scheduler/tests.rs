@@ -215,6 +215,7 @@ impl Drive<'_> {
             canonical: None,
             fields: Default::default(),
             body: None,
+            response: None,
         };
         let msg = ToCoordinator::Reports { reports: vec![r], credit: 1 };
         self.event(WorkerEvent::Message(id, msg));

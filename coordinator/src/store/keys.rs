@@ -4,6 +4,8 @@
 //!
 //! - `P` + url -> [`super::PageRecord`]
 //! - `B` + url -> the response body, when the crawl keeps bodies
+//! - `H` + url -> the response head that came with the body ([`super::head`]);
+//!   stores written before heads were kept have bodies without heads
 //! - `Q` + depth (u32 BE) + first seq (u64 BE) -> newline-separated URLs:
 //!   a queue *segment*, the new URLs one page led to (their seqs run from
 //!   the first). Segments are immutable and deleted once every URL in them
@@ -19,6 +21,17 @@ pub const PAGE: u8 = b'P';
 pub const QUEUE: u8 = b'Q';
 /// Prefix of kept response bodies (`--keep-bodies`).
 pub const BODY: u8 = b'B';
+
+/// Prefix of kept response heads (status line, headers, peer address).
+pub const HEAD: u8 = b'H';
+
+/// Key of the kept response head of `url`.
+pub fn head(url: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + url.len());
+    k.push(HEAD);
+    k.extend_from_slice(url.as_bytes());
+    k
+}
 
 /// Key of the kept body of `url`.
 pub fn body(url: &str) -> Vec<u8> {

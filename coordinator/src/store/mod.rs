@@ -9,6 +9,7 @@
 //! a crawl killed at any point resumes exactly: stored pages are never
 //! fetched again and every discovered URL is either stored or queued.
 
+mod head;
 pub mod keys;
 mod queue;
 mod records;
@@ -23,6 +24,7 @@ pub use writer::{StoreOp, StoreWriter, WriterProgress, WriterStats};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use trawl_common::protocol::ResponseHead;
 
 /// The one tree everything lives in.
 const TREE: &[u8] = b"crawl";
@@ -179,6 +181,17 @@ impl Store {
             .get(keys::body(url))
             .map(|v| v.map(|b| b.to_vec()))
             .map_err(|e| sled_err(&self.path, e))
+    }
+
+    /// The response head kept with the body of `url`, if any (stores
+    /// written before heads were kept have bodies without them).
+    pub fn response_head(&self, url: &str) -> Result<Option<ResponseHead>, StoreError> {
+        let v = self.tree.get(keys::head(url)).map_err(|e| sled_err(&self.path, e))?;
+        v.map(|v| {
+            head::decode(&v)
+                .map_err(|reason| StoreError::Corrupt { key: format!("head of {url}"), reason })
+        })
+        .transpose()
     }
 
     /// Starts the single writer thread.

@@ -39,6 +39,14 @@ pub enum StoreOp {
         /// The response body, when bodies are kept.
         body: Option<Vec<u8>>,
     },
+    /// The response head a kept body came with; sent just before the
+    /// body's [`StoreOp::Page`].
+    Head {
+        /// The page.
+        url: String,
+        /// What the server sent (boxed: it is large).
+        head: Box<trawl_common::protocol::ResponseHead>,
+    },
 }
 
 /// What the writer did, for the summary.
@@ -101,6 +109,10 @@ fn add(batch: &mut sled::Batch, op: StoreOp) -> u64 {
             for (depth, seq) in ids {
                 batch.remove(&keys::queue(depth, seq)[..]);
             }
+            (0, None)
+        }
+        StoreOp::Head { url, head } => {
+            batch.insert(super::keys::head(&url), super::head::encode(&head));
             (0, None)
         }
         StoreOp::Page { record, retire, enqueue, body } => {

@@ -4,6 +4,7 @@
 
 mod client;
 pub mod guard;
+mod head;
 mod outcome;
 mod retry;
 
@@ -108,6 +109,7 @@ impl Fetcher {
             canonical: None,
             fields: std::collections::BTreeMap::new(),
             body: None,
+            response: None,
         };
         report.outcome = match lease.kind {
             LeaseKind::Page => self.fetch_into(lease, &mut report).await,
@@ -132,6 +134,7 @@ impl Fetcher {
         };
         let status = resp.status();
         report.status = Some(status.as_u16());
+        let head = self.keep_bodies.then(|| head::of(&url, &resp, &self.settings.user_agent));
         report.content_type = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -172,6 +175,7 @@ impl Fetcher {
         report.bytes = body.len() as u64;
         if self.keep_bodies {
             report.body = Some(serde_bytes::ByteBuf::from(body.clone()));
+            report.response = head;
         }
         if !status.is_success() {
             return FetchOutcome::HttpError;

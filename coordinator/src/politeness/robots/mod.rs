@@ -287,6 +287,7 @@ mod tests {
             canonical: None,
             fields: Default::default(),
             body: None,
+            response: None,
         };
         let ok = report(FetchOutcome::Ok, Some(200), Some("x"));
         assert_eq!(RobotsFetch::from_report(&ok), RobotsFetch::Response { status: 200, body: "x" });
