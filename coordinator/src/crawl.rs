@@ -58,8 +58,20 @@ impl CrawlSummary {
 }
 
 /// Runs a crawl described by `config`, starting workers with `launch`, and
-/// calling `observe` with progress about ten times a second.
+/// calling `observe` with progress about ten times a second. A store whose
+/// filesystem fills up stops the crawl with [`CoordinatorError::StoreFull`].
 pub fn run(
+    config: &CrawlConfig,
+    launch: &WorkerLaunch,
+    observe: &mut dyn FnMut(&Progress),
+) -> Result<CrawlSummary, CoordinatorError> {
+    // One IPC channel (several descriptors) per worker, the store's files
+    // and the API's connections; workers inherit the raised limit.
+    process::raise_open_files_limit();
+    crawl(config, launch, observe).map_err(|e| e.or_store_full(&config.store))
+}
+
+fn crawl(
     config: &CrawlConfig,
     launch: &WorkerLaunch,
     observe: &mut dyn FnMut(&Progress),

@@ -22,6 +22,16 @@ pub enum CoordinatorError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store's filesystem is full. What was stored before is kept; a
+    /// rerun with room resumes.
+    #[error(
+        "store {}: no space left on device; pages stored so far are kept: free some space (or copy the store somewhere roomier) and rerun to resume",
+        path.display()
+    )]
+    StoreFull {
+        /// The `--store` path.
+        path: PathBuf,
+    },
     /// The first workers could not be started.
     #[error("could not start worker processes: {0}")]
     Spawn(#[source] SpawnError),
@@ -42,4 +52,23 @@ pub enum CoordinatorError {
     /// The scheduler's event channel closed (every sender dropped).
     #[error("all workers are gone: event channel closed")]
     EventsClosed,
+}
+
+impl CoordinatorError {
+    /// This error as [`CoordinatorError::StoreFull`] if the store's
+    /// filesystem ran out of space, whichever step hit it.
+    #[must_use]
+    pub fn or_store_full(self, store: &std::path::Path) -> Self {
+        let full = match &self {
+            Self::Store(e) => e.is_no_space(),
+            Self::StoreDir { source, .. } => crate::store::is_no_space(source),
+            _ => false,
+        };
+        if full {
+            tracing::error!(store = %store.display(), error = %self, "the store's filesystem is full");
+            Self::StoreFull { path: store.to_owned() }
+        } else {
+            self
+        }
+    }
 }

@@ -196,6 +196,28 @@ impl Store {
     }
 }
 
+impl StoreError {
+    /// Did the store's filesystem run out of space (`ENOSPC`, or a quota:
+    /// `EDQUOT`)? sled 0.34 reports it as `Io` from the write or flush
+    /// that hit it (a failed background write is kept as sled's global
+    /// error and returned by the next operation), never as a panic.
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            Self::Sled { source: sled::Error::Io(io), .. } => is_no_space(io),
+            _ => false,
+        }
+    }
+}
+
+/// `ENOSPC` or `EDQUOT`.
+pub fn is_no_space(io: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    io.kind() == std::io::ErrorKind::StorageFull
+        || io.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT))
+}
+
 fn sled_err(path: &Path, source: sled::Error) -> StoreError {
     StoreError::Sled { path: path.to_owned(), source }
 }
