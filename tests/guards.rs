@@ -334,7 +334,8 @@ fn a_full_disk_stops_the_crawl_cleanly_and_a_rerun_resumes() {
         .collect();
     assert!(refetched.is_empty(), "{}", sample("stored pages fetched again", &refetched));
     eprintln!(
-        "full disk: {} pages stored before ENOSPC, {} after the rerun",
+        "full disk: exit 1 after {:?} saying {says:?}; {} pages stored before, {} after the rerun",
+        out.elapsed,
         before.len(),
         after.len()
     );

@@ -114,7 +114,15 @@ fn crawl(
     ApiAdvert::remove(&config.store);
     api.stop();
     // Flush what was written even if the crawl failed, then report.
-    let writer_stats = writer.finish()?;
+    let finished = writer.finish();
+    if let Err(e) = &finished
+        && e.is_no_space()
+    {
+        // The last handle's drop would flush once more and may never
+        // return on a full disk (see `Store::abandon`).
+        store.abandon();
+    }
+    let writer_stats = finished?;
     let out = result?;
     Ok(CrawlSummary {
         pages: out.pages,

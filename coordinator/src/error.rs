@@ -72,3 +72,40 @@ impl CoordinatorError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sled_io(e: std::io::Error) -> CoordinatorError {
+        CoordinatorError::Store(StoreError::Sled { path: "/s".into(), source: sled::Error::Io(e) })
+    }
+
+    #[test]
+    fn only_a_full_filesystem_becomes_store_full() {
+        let store = std::path::Path::new("/data/crawl");
+        for e in [
+            std::io::Error::from_raw_os_error(28),
+            std::io::Error::from_raw_os_error(122),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        ] {
+            let err = sled_io(e).or_store_full(store);
+            assert!(matches!(err, CoordinatorError::StoreFull { .. }), "{err}");
+            let says = err.to_string();
+            assert!(says.contains("/data/crawl") && says.contains("no space left"), "{says}");
+        }
+        let dir = CoordinatorError::StoreDir {
+            path: store.into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert!(matches!(dir.or_store_full(store), CoordinatorError::StoreFull { .. }));
+        for other in [
+            sled_io(std::io::Error::from_raw_os_error(5)),
+            CoordinatorError::Store(StoreError::Locked { path: store.into() }),
+            CoordinatorError::EventsClosed,
+        ] {
+            let err = other.or_store_full(store);
+            assert!(!matches!(err, CoordinatorError::StoreFull { .. }), "{err}");
+        }
+    }
+}
