@@ -160,9 +160,9 @@ pub(crate) struct BenchArgs {
           allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(trawl_common::ids::MAX_WORKERS)))]
     pub(crate) workers: Vec<u32>,
     /// Concurrent requests per worker to try, comma-separated (at most the
-    /// crawl's --concurrency cap, 4096) [default: 1,16,64; with --hosts: 256].
+    /// crawl's --concurrency cap, 16384) [default: 1,16,64; with --hosts: 256].
     #[arg(long, value_delimiter = ',', value_name = "N,N,..",
-          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=4096))]
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(trawl_common::config::sections::MAX_CONCURRENCY)))]
     pub(crate) concurrency: Vec<u32>,
     /// Serve the site as N hosts (ports of 127.0.0.1) whose pages link
     /// across hosts; --pages is the total, split evenly. With --delay,

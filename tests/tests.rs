@@ -40,3 +40,5 @@ mod dashboard;
 mod bench;
 // Issue 14: closed pipes, signals, exit codes, --json, metrics, extract, packaging.
 mod ux;
+// Issue 13's guards: parse budget, request-forgery guard, a full disk.
+mod guards;

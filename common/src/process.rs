@@ -68,6 +68,45 @@ pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
+/// The open-files limit (`RLIMIT_NOFILE`) after [`raise_open_files_limit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenFilesLimit {
+    /// Soft limit before (`None`: unlimited).
+    pub before: Option<u64>,
+    /// Soft limit now.
+    pub now: Option<u64>,
+    /// Hard limit.
+    pub hard: Option<u64>,
+}
+
+/// Raises this process's soft open-files limit to its hard limit: every
+/// request in flight is a socket, so `--concurrency` 10,000 passes the
+/// usual soft limit of 1,024 long before the hard one. Logged at debug;
+/// a refusal is logged at warn and the old limit kept (the process still
+/// works, it just fails earlier with "too many open files").
+pub fn raise_open_files_limit() -> OpenFilesLimit {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let old = getrlimit(Resource::Nofile);
+    // An unlimited hard limit cannot be the soft one for files: Linux caps
+    // it at fs.nr_open.
+    let target = old.maximum.or_else(|| {
+        std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse().ok())
+    });
+    let wanted = match (old.current, target) {
+        (Some(cur), Some(t)) if cur < t => Some(t),
+        _ => None,
+    };
+    if let Some(t) = wanted
+        && let Err(e) = setrlimit(Resource::Nofile, Rlimit { current: Some(t), ..old })
+    {
+        tracing::warn!(error = %e, soft = ?old.current, wanted = t, "could not raise the open-files limit");
+    }
+    let now = getrlimit(Resource::Nofile);
+    let limit = OpenFilesLimit { before: old.current, now: now.current, hard: now.maximum };
+    tracing::debug!(before = ?limit.before, soft = ?limit.now, hard = ?limit.hard, "open-files limit");
+    limit
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -86,5 +125,15 @@ mod tests {
         if super::reset_peak_rss() {
             assert!(super::peak_rss_bytes() < peak, "peak was not reset");
         }
+    }
+
+    #[test]
+    fn open_files_limit_is_raised_to_the_hard_one() {
+        let l = super::raise_open_files_limit();
+        assert!(l.now >= l.before || l.before.is_none(), "{l:?}");
+        if let (Some(now), Some(hard)) = (l.now, l.hard) {
+            assert_eq!(now, hard, "{l:?}");
+        }
+        assert_eq!(super::raise_open_files_limit().now, l.now, "idempotent");
     }
 }

@@ -58,8 +58,20 @@ impl CrawlSummary {
 }
 
 /// Runs a crawl described by `config`, starting workers with `launch`, and
-/// calling `observe` with progress about ten times a second.
+/// calling `observe` with progress about ten times a second. A store whose
+/// filesystem fills up stops the crawl with [`CoordinatorError::StoreFull`].
 pub fn run(
+    config: &CrawlConfig,
+    launch: &WorkerLaunch,
+    observe: &mut dyn FnMut(&Progress),
+) -> Result<CrawlSummary, CoordinatorError> {
+    // One IPC channel (several descriptors) per worker, the store's files
+    // and the API's connections; workers inherit the raised limit.
+    process::raise_open_files_limit();
+    crawl(config, launch, observe).map_err(|e| e.or_store_full(&config.store))
+}
+
+fn crawl(
     config: &CrawlConfig,
     launch: &WorkerLaunch,
     observe: &mut dyn FnMut(&Progress),
@@ -102,7 +114,15 @@ pub fn run(
     ApiAdvert::remove(&config.store);
     api.stop();
     // Flush what was written even if the crawl failed, then report.
-    let writer_stats = writer.finish()?;
+    let finished = writer.finish();
+    if let Err(e) = &finished
+        && e.is_no_space()
+    {
+        // The last handle's drop would flush once more and may never
+        // return on a full disk (see `Store::abandon`).
+        store.abandon();
+    }
+    let writer_stats = finished?;
     let out = result?;
     Ok(CrawlSummary {
         pages: out.pages,

@@ -22,6 +22,16 @@ pub enum CoordinatorError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store's filesystem is full. What was stored before is kept; a
+    /// rerun with room resumes.
+    #[error(
+        "store {}: no space left on device; pages stored so far are kept: free some space (or copy the store somewhere roomier) and rerun to resume",
+        path.display()
+    )]
+    StoreFull {
+        /// The `--store` path.
+        path: PathBuf,
+    },
     /// The first workers could not be started.
     #[error("could not start worker processes: {0}")]
     Spawn(#[source] SpawnError),
@@ -42,4 +52,60 @@ pub enum CoordinatorError {
     /// The scheduler's event channel closed (every sender dropped).
     #[error("all workers are gone: event channel closed")]
     EventsClosed,
+}
+
+impl CoordinatorError {
+    /// This error as [`CoordinatorError::StoreFull`] if the store's
+    /// filesystem ran out of space, whichever step hit it.
+    #[must_use]
+    pub fn or_store_full(self, store: &std::path::Path) -> Self {
+        let full = match &self {
+            Self::Store(e) => e.is_no_space(),
+            Self::StoreDir { source, .. } => crate::store::is_no_space(source),
+            _ => false,
+        };
+        if full {
+            tracing::error!(store = %store.display(), error = %self, "the store's filesystem is full");
+            Self::StoreFull { path: store.to_owned() }
+        } else {
+            self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sled_io(e: std::io::Error) -> CoordinatorError {
+        CoordinatorError::Store(StoreError::Sled { path: "/s".into(), source: sled::Error::Io(e) })
+    }
+
+    #[test]
+    fn only_a_full_filesystem_becomes_store_full() {
+        let store = std::path::Path::new("/data/crawl");
+        for e in [
+            std::io::Error::from_raw_os_error(28),
+            std::io::Error::from_raw_os_error(122),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        ] {
+            let err = sled_io(e).or_store_full(store);
+            assert!(matches!(err, CoordinatorError::StoreFull { .. }), "{err}");
+            let says = err.to_string();
+            assert!(says.contains("/data/crawl") && says.contains("no space left"), "{says}");
+        }
+        let dir = CoordinatorError::StoreDir {
+            path: store.into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert!(matches!(dir.or_store_full(store), CoordinatorError::StoreFull { .. }));
+        for other in [
+            sled_io(std::io::Error::from_raw_os_error(5)),
+            CoordinatorError::Store(StoreError::Locked { path: store.into() }),
+            CoordinatorError::EventsClosed,
+        ] {
+            let err = other.or_store_full(store);
+            assert!(!matches!(err, CoordinatorError::StoreFull { .. }), "{err}");
+        }
+    }
 }

@@ -35,8 +35,11 @@ pub fn run() -> Result<(), WorkerError> {
         .and_then(|s| s.parse().ok())
         .map(WorkerId)
         .ok_or(WorkerError::NotSpawned(WORKER_ID_ENV))?;
-    let connected = link::connect(&server, id)?;
     let span = tracing::info_span!("worker", worker_id = %id);
     let _guard = span.enter();
+    // Every request in flight is a socket: --concurrency may pass the
+    // usual soft limit of 1,024 open files.
+    trawl_common::process::raise_open_files_limit();
+    let connected = link::connect(&server, id)?;
     pipeline::run(connected)
 }

@@ -62,6 +62,19 @@ fn human_units_reach_the_config() {
         (&["--keep-bodies"], |c| c.keep_bodies),
         (&["--keep-bodies=false"], |c| !c.keep_bodies),
         (&["--ignore-robots"], |c| !c.robots),
+        (&["--concurrency", "16384"], |c| c.concurrency == 16_384),
+        (&["--parse-budget", "1ms"], |c| c.fetch.parse_cpu_budget == Duration::from_millis(1)),
+        (&["--parse-budget", "0.5"], |c| c.fetch.parse_cpu_budget == Duration::from_millis(500)),
+        (&["--max-attributes", "8"], |c| c.fetch.max_attributes == 8),
+        (&["--allow-private"], |c| c.fetch.network.allow_private),
+        (&["--allow-private=false"], |c| !c.fetch.network.allow_private),
+        (&["--resolve", "Public.Test:127.0.0.2", "--resolve", "v6.test:[::1]"], |c| {
+            c.fetch.network.resolve
+                == [
+                    ("public.test".to_owned(), "127.0.0.2".parse().unwrap()),
+                    ("v6.test".to_owned(), "::1".parse().unwrap()),
+                ]
+        }),
     ];
     for (args, ok) in cases {
         let c = with(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
@@ -81,6 +94,8 @@ fn bad_values_are_refused_by_clap_naming_the_flag() {
         (&["--timeout", "soon"], "e.g. 30s"),
         (&["--max-bytes", "lots"], "e.g. 10MiB"),
         (&["--workers", "many"], "`auto`"),
+        (&["--parse-budget", "-1s"], "must not be negative"),
+        (&["--max-attributes", "-1"], "must not be negative"),
     ] {
         let e = flags(&[&SEED[..], args].concat()).unwrap_err().to_string();
         assert!(e.contains(args[0]) && e.contains(says), "{args:?}: {e}");
@@ -102,7 +117,15 @@ fn out_of_range_values_are_named() {
     for (args, field) in [
         (&["--workers", "257"][..], "--workers"),
         (&["--autoscale", "5..2"], "--autoscale"),
-        (&["--concurrency", "5000"], "--concurrency"),
+        (&["--concurrency", "16385"], "--concurrency"),
+        (&["--parse-budget", "0"], "--parse-budget"),
+        (&["--parse-budget", "2d"], "--parse-budget"),
+        (&["--max-attributes", "0"], "--max-attributes"),
+        (&["--resolve", "public.test"], "--resolve"),
+        (&["--resolve", "public.test:nowhere"], "--resolve"),
+        (&["--resolve", "bad host:127.0.0.2"], "--resolve"),
+        (&["--resolve", ":127.0.0.2"], "--resolve"),
+        (&["--resolve", "a.test:127.0.0.2", "--resolve", "A.test:127.0.0.3"], "--resolve"),
         (&["--crash-limit", "0"], "--crash-limit"),
         (&["--worker-max-pages", "0"], "--worker-max-pages"),
         (&["--max-pages", "0"], "--max-pages"),
@@ -165,6 +188,8 @@ fn file_keys_and_values() {
         "version = 1\nseeds = [\"http://a/\"]\nstore = \"/tmp/s\"\nworkers = 3\n\
          delay_secs = 0.5\ntimeout_secs = \"1m\"\nmax_bytes = \"64KiB\"\n\
          connect_timeout_secs = 2\nallow = [\"^http://a/\"]\nkeep_bodies = true\n\
+         parse_budget = \"250ms\"\nmax_attributes = 64\nallow_private = true\n\
+         resolve = [\"public.test:127.0.0.2\"]\n\
          [extract]\nh = { selector = \"h1\" }\n",
     )
     .unwrap();
@@ -176,6 +201,10 @@ fn file_keys_and_values() {
     assert_eq!(c.scope.allow, ["^http://a/"]);
     assert_eq!(c.extract.len(), 1);
     assert!(c.keep_bodies && c.robots);
+    assert_eq!(c.fetch.parse_cpu_budget, Duration::from_millis(250));
+    assert_eq!(c.fetch.max_attributes, 64);
+    assert!(c.fetch.network.allow_private);
+    assert_eq!(c.fetch.network.resolve, [("public.test".to_owned(), "127.0.0.2".parse().unwrap())]);
 }
 
 #[test]
@@ -217,6 +246,8 @@ fn file_errors_name_the_key_line_and_column() {
         ("\nscope = \"planet\"\n", "scope", "2:9"),
         ("[extract]\nposts = { selector = \"a[\" }\n", "extract.posts", "2:9"),
         ("seeds = [\n", "config", "1:10"),
+        ("parse_budget = 0\n", "parse_budget", "1:16"),
+        ("resolve = [\"x.test:nowhere\"]\n", "resolve", "1:11"),
     ] {
         let e = ConfigFile::from_toml(text).unwrap_err();
         let first = &e.0[0];
@@ -284,7 +315,7 @@ fn every_bad_key_in_a_file_is_reported() {
         .unwrap_err();
     assert_eq!(fields(&e), ["workers", "max_pagez", "delay_secs", "zzz"], "{e}");
     assert!(e.0[1].message.ends_with("unknown key (did you mean `max_pages`?)"), "{e}");
-    assert!(e.0[3].message.contains("the keys are: allow, api,"), "{e}");
+    assert!(e.0[3].message.contains("the keys are: allow, allow_private, api,"), "{e}");
 }
 
 /// The shipped example documents every key and must stay valid.

@@ -203,10 +203,43 @@ impl Store {
         self.tree.apply_batch(batch).map_err(|e| sled_err(&self.path, e))
     }
 
+    /// Leaves this handle to process exit without dropping it, after the
+    /// filesystem filled up. sled 0.34 flushes again when its last handle
+    /// drops, and after an `ENOSPC` that flush can wait forever for a write
+    /// that already failed (`make_stable` on a condvar no one notifies; 1
+    /// run in 8 of the full-disk e2e test hung there). Nothing more can be
+    /// written anyway, and the lock goes with the process.
+    pub fn abandon(self) {
+        tracing::debug!(store = %self.path.display(), "store handle left to process exit (disk full)");
+        std::mem::forget(self);
+    }
+
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| sled_err(&self.path, e))
     }
+}
+
+impl StoreError {
+    /// Did the store's filesystem run out of space (`ENOSPC`, or a quota:
+    /// `EDQUOT`)? sled 0.34 reports it as `Io` from the write or flush
+    /// that hit it (a failed background write is kept as sled's global
+    /// error and returned by the next operation), never as a panic.
+    pub fn is_no_space(&self) -> bool {
+        match self {
+            Self::Sled { source: sled::Error::Io(io), .. } => is_no_space(io),
+            _ => false,
+        }
+    }
+}
+
+/// `ENOSPC` or `EDQUOT`.
+pub fn is_no_space(io: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    io.kind() == std::io::ErrorKind::StorageFull
+        || io.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT))
 }
 
 fn sled_err(path: &Path, source: sled::Error) -> StoreError {

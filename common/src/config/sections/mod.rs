@@ -15,6 +15,6 @@ pub use fetch::FetchOptions;
 pub use limits::LimitOptions;
 pub use output::OutputOptions;
 pub use politeness::PolitenessOptions;
-pub use pool::{MAX_WORKERS, PoolOptions, Workers};
+pub use pool::{MAX_CONCURRENCY, MAX_WORKERS, PoolOptions, Workers};
 pub use scope::ScopeOptions;
 pub use target::TargetOptions;

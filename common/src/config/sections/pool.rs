@@ -10,6 +10,11 @@ use std::str::FromStr;
 
 pub use crate::ids::MAX_WORKERS;
 
+/// Largest `--concurrency`: 16,384 requests in flight per worker (each
+/// worker raises its open-files limit to the hard limit at start-up, so
+/// 10,000 sockets in one worker fit under a typical hard limit).
+pub const MAX_CONCURRENCY: u32 = 16_384;
+
 crate::option_group! {
     /// Worker processes.
     #[command(next_help_heading = "Worker pool")]
@@ -125,8 +130,11 @@ impl PoolOptions {
             }
         }
         if let Some(n) = self.concurrency {
-            if n == 0 || n > 4096 {
-                errs.push(ConfigError::new("--concurrency", format!("must be 1..=4096, got {n}")));
+            if n == 0 || n > MAX_CONCURRENCY {
+                errs.push(ConfigError::new(
+                    "--concurrency",
+                    format!("must be 1..={MAX_CONCURRENCY}, got {n}"),
+                ));
             }
             c.concurrency = n;
         }

@@ -8,6 +8,7 @@
 //! | 2xx | the file's rules (the first 500 KiB) |
 //! | 3xx | followed by the worker, up to 5 hops, to any host |
 //! | 3xx that cannot be followed (more hops, a loop, no usable `Location`) | none: allow all |
+//! | refused by the request-forgery guard (the host, or a redirect, is a private address) | none: allow all (each page meets the same guard and is recorded `blocked`) |
 //! | 4xx except 429 | none: allow all |
 //! | 429, 5xx, other status, no response (refused, timeout, reset) | disallow all; retry after 0.25 s, then 0.75 s; after 3 attempts give up: the host's URLs are recorded as `robots_unreachable` |
 //!
@@ -127,7 +128,10 @@ impl<'a> RobotsFetch<'a> {
             FetchOutcome::Redirect { .. }
             | FetchOutcome::BadRedirect { .. }
             | FetchOutcome::RedirectLoop { .. }
-            | FetchOutcome::TooManyRedirects { .. } => Self::Unfollowable,
+            | FetchOutcome::TooManyRedirects { .. }
+            // Never requested: the pages' own fetches are refused by the
+            // same guard and recorded `blocked`, not `robots_unreachable`.
+            | FetchOutcome::Blocked { .. } => Self::Unfollowable,
             other => Self::Unreachable {
                 detail: other
                     .detail()
@@ -298,6 +302,9 @@ mod tests {
             FetchOutcome::BadRedirect { detail: "too many redirects".into() },
             FetchOutcome::TooManyRedirects { chain: vec![] },
             FetchOutcome::RedirectLoop { chain: vec![] },
+            // Refused by the request-forgery guard: allow all, so each
+            // page is recorded `blocked` rather than `robots_unreachable`.
+            FetchOutcome::Blocked { detail: "127.0.0.1 is loopback".into() },
         ] {
             let r = report(outcome, None, None);
             assert_eq!(RobotsFetch::from_report(&r), RobotsFetch::Unfollowable);
