@@ -40,3 +40,5 @@ mod dashboard;
 mod bench;
 // Issue 14: closed pipes, signals, exit codes, --json, metrics, extract, packaging.
 mod ux;
+// Cluster mode: trawl crawl --cluster processes on a real PostgreSQL.
+mod cluster;

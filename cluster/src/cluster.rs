@@ -108,6 +108,20 @@ impl Cluster {
         Ok(())
     }
 
+    /// Leaves the cluster: the machine's row stays (for `trawl status`)
+    /// but no longer counts as live, so the others' fair share grows at
+    /// once.
+    pub async fn leave(&self) -> Result<(), ClusterError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE trawl.machines SET heartbeat = 'epoch', pages_per_sec = 0 WHERE id = $1",
+                &[&self.machine.as_str()],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Machines whose heartbeat is at most `within` old (the database's
     /// clock), this one included once it has joined.
     pub async fn live_machines(&self, within: Duration) -> Result<usize, ClusterError> {

@@ -1,0 +1,120 @@
+//! Cluster mode (issue 12): separate `trawl crawl --cluster` processes on
+//! one real PostgreSQL (started by the test, `trawl-cluster`'s
+//! `test-support`) crawl a generated 5-host site on 127.0.0.1.
+
+use crate::harness::{Running, TestDir, Trawl, kill9, query_jsonl, s, wait_until};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use trawl_cluster::test_pg::TestPostgres;
+use trawl_cluster::{Cluster, MachineId};
+use trawl_site::{ServeOptions, SiteServer, SiteSpec};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn site(pages: u32) -> SiteServer {
+    SiteServer::start_with(
+        SiteSpec::with_pages(pages),
+        ServeOptions { hosts: 5, ..Default::default() },
+    )
+    .expect("start the 5-host site")
+}
+
+/// `trawl crawl --cluster` for machine `name`, its own store.
+fn machine(pg: &TestPostgres, site: &SiteServer, dir: &TestDir, name: &str) -> Trawl {
+    Trawl::crawl(&site.base_url(), &dir.path(name))
+        .args(["--cluster", &pg.url(), "--cluster-name", name, "--cluster-lease", "2s"])
+        .args(["--scope", "any", "--workers", "1"])
+}
+
+/// The page rows in the database: url -> machine that stored it.
+fn db_pages(pg: &TestPostgres) -> BTreeMap<String, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let id = MachineId::new("test-reader").unwrap();
+        let c = Cluster::join(&pg.url(), id, "test").await.unwrap();
+        c.leave().await.unwrap();
+        let rows = c
+            .client()
+            .await
+            .unwrap()
+            .query("SELECT url, machine FROM trawl.pages", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect()
+    })
+}
+
+/// The URLs a single local crawl of `site` stores.
+fn single_machine_set(site: &SiteServer) -> BTreeSet<String> {
+    let dir = TestDir::new();
+    Trawl::crawl(&site.base_url(), &dir.store()).args(["--scope", "any"]).run().success();
+    query_jsonl(&dir.store()).iter().map(|p| s(p, "url").to_owned()).collect()
+}
+
+fn finish(r: Running) -> String {
+    let out = r.wait_within(LIMIT).success();
+    out.stderr
+}
+
+#[test]
+fn three_machines_store_every_page_once_and_the_same_set_as_one() {
+    let site = site(40);
+    let expected = single_machine_set(&site);
+    assert!(expected.len() >= 150, "the site spans 5 hosts: {}", expected.len());
+    let pg = TestPostgres::start().expect("start PostgreSQL");
+    let dir = TestDir::new();
+    let machines: Vec<Running> =
+        ["m1", "m2", "m3"].iter().map(|m| machine(&pg, &site, &dir, m).spawn()).collect();
+    for m in machines {
+        finish(m);
+    }
+    let pages = db_pages(&pg);
+    let got: BTreeSet<String> = pages.keys().cloned().collect();
+    crate::harness::assert_sets_eq("cluster pages", &expected, &got);
+    // Each page was fetched by one machine: the local stores partition the set.
+    let mut local = 0;
+    for m in ["m1", "m2", "m3"] {
+        local += query_jsonl(&dir.path(m)).len();
+    }
+    assert_eq!(local, pages.len(), "pages fetched twice across the machines");
+    let by: BTreeSet<&String> = pages.values().collect();
+    assert!(by.len() >= 2, "the work was shared: {by:?}");
+}
+
+#[test]
+fn a_machine_killed_mid_crawl_loses_nothing() {
+    let site = site(60);
+    let expected = single_machine_set(&site);
+    let pg = TestPostgres::start().expect("start PostgreSQL");
+    let dir = TestDir::new();
+    let victim = machine(&pg, &site, &dir, "victim").args(["--delay", "50ms"]).spawn();
+    let survivor = machine(&pg, &site, &dir, "survivor").args(["--delay", "50ms"]).spawn();
+    assert!(
+        wait_until(LIMIT, || db_pages(&pg).values().any(|m| m == "victim")),
+        "the victim stored pages"
+    );
+    for k in crate::harness::children_of(victim.pid()) {
+        kill9(k);
+    }
+    kill9(victim.pid());
+    drop(victim);
+    finish(survivor);
+    let pages = db_pages(&pg);
+    let got: BTreeSet<String> = pages.keys().cloned().collect();
+    crate::harness::assert_sets_eq("cluster pages after a kill -9", &expected, &got);
+}
+
+#[test]
+fn max_pages_holds_across_machines() {
+    let site = site(60);
+    let pg = TestPostgres::start().expect("start PostgreSQL");
+    let dir = TestDir::new();
+    let machines: Vec<Running> = ["a", "b", "c"]
+        .iter()
+        .map(|m| machine(&pg, &site, &dir, m).args(["--max-pages", "25"]).spawn())
+        .collect();
+    for m in machines {
+        finish(m);
+    }
+    assert_eq!(db_pages(&pg).len(), 25, "--max-pages 25 over 3 machines");
+}
