@@ -22,6 +22,8 @@ use trawl_cluster::{Cluster, ClusterError, Epoch, PartitionId, QueuedUrl, fair_s
 
 /// How often the inbox is drained and the cluster's counts are read.
 const POLL: Duration = Duration::from_millis(300);
+/// Wait before the first take.
+const FIRST_TAKE: Duration = Duration::from_millis(700);
 /// URLs per event sent to the scheduler.
 const CHUNK: usize = 2_000;
 
@@ -58,7 +60,9 @@ pub(crate) async fn run(
         releasing: Vec::new(),
         deadline: None,
     };
-    let mut next_round = Instant::now();
+    // Machines started together register before the first take, so the
+    // first one does not take everything and hand most of it back.
+    let mut next_round = Instant::now() + FIRST_TAKE;
     loop {
         if Instant::now() >= next_round {
             task.round().await;

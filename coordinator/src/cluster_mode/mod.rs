@@ -15,12 +15,16 @@
 //!   partitions' records and tells the scheduler;
 //! - [`link`]: the scheduler's side: which partitions it may hand out,
 //!   links split into own (frontier) and other machines' (URL rows),
-//!   records sent to the committer, "is the whole cluster done".
+//!   records sent to the committer, "is the whole cluster done";
+//! - [`query`]: `trawl query --cluster` over the page rows.
 
 mod committer;
 mod leases;
 mod link;
 mod node;
+mod query;
+
+pub use query::query;
 
 pub(crate) use link::ClusterLink;
 pub(crate) use node::ClusterNode;
