@@ -26,18 +26,18 @@ fn machine(pg: &TestPostgres, site: &SiteServer, dir: &TestDir, name: &str) -> T
         .args(["--scope", "any", "--workers", "1"])
 }
 
-/// The page rows in the database: url -> machine that stored it.
+/// The page rows in the database: url -> machine that stored it (none
+/// before the schema exists).
 fn db_pages(pg: &TestPostgres) -> BTreeMap<String, String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let c = Cluster::connect(&pg.url(), MachineId::new("test-reader").unwrap()).unwrap();
-        let rows = c
-            .client()
-            .await
-            .unwrap()
-            .query("SELECT url, machine FROM trawl.pages", &[])
-            .await
-            .unwrap();
+        // Empty until the first machine has created the tables.
+        let Ok(rows) =
+            c.client().await.unwrap().query("SELECT url, machine FROM trawl.pages", &[]).await
+        else {
+            return BTreeMap::new();
+        };
         rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect()
     })
 }
@@ -118,6 +118,24 @@ fn three_machines_store_every_page_once_and_the_same_set_as_one() {
         .sum();
     let local_ok = union.iter().filter(|p| s(p, "outcome") == "ok").count() as u64;
     assert_eq!(ok, local_ok, "--count-by outcome over the cluster");
+    // trawl status --cluster: the machines (all gone: their partitions
+    // released), their pages, nothing queued.
+    let status = Trawl::new("status").args(["--cluster", &pg.url(), "--json"]).run().success();
+    let st: serde_json::Value = serde_json::from_str(status.stdout.trim()).unwrap();
+    assert_eq!(st["pages"], expected.len() as u64, "{st}");
+    assert_eq!(st["queued"], 0, "{st}");
+    let ms = st["machines"].as_array().unwrap();
+    let ids: BTreeSet<&str> = ms.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, BTreeSet::from(["m1", "m2", "m3"]), "{st}");
+    assert!(ms.iter().all(|m| m["partitions"] == 0), "released on exit: {st}");
+    let per_machine: u64 = ms.iter().map(|m| m["pages"].as_u64().unwrap()).sum();
+    assert_eq!(per_machine, expected.len() as u64, "{st}");
+    let table = Trawl::new("status").args(["--cluster", &pg.url()]).run().success();
+    assert!(
+        table.stdout.contains(&format!("{} pages, 0 queued", expected.len())),
+        "{}",
+        table.stdout
+    );
     let bad = Trawl::new("query").args(["--cluster", "http://127.0.0.1/"]).run();
     assert_eq!(bad.code(), Some(2), "a bad --cluster URL is a usage error: {}", bad.stderr);
 }

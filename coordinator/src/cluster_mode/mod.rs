@@ -24,7 +24,8 @@ mod link;
 mod node;
 mod query;
 
-pub use query::query;
+pub use query::{query, status};
+pub use trawl_cluster::{ClusterError, ClusterStatus, MachineStatus};
 
 pub(crate) use link::ClusterLink;
 pub(crate) use node::ClusterNode;

@@ -63,3 +63,15 @@ fn record(r: PageRow) -> PageRecord {
         fields: r.fields,
     }
 }
+
+/// `trawl status --cluster`: the cluster as its database sees it.
+pub fn status(url: &str) -> Result<trawl_cluster::ClusterStatus, ClusterError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ClusterError::Config(format!("runtime: {e}")))?;
+    let reader = MachineId::new("trawl-status")
+        .ok_or_else(|| ClusterError::Config("reader name".to_owned()))?;
+    let cluster = Cluster::connect(url, reader)?;
+    rt.block_on(cluster.status())
+}
