@@ -177,3 +177,41 @@ fn max_pages_holds_across_machines() {
     }
     assert_eq!(db_pages(&pg).len(), 25, "--max-pages 25 over 3 machines");
 }
+
+/// Not a check: wall-clock pages/s of a local crawl and of 1 and 3
+/// cluster machines on one 5-host site with 20 ms latency. Run with
+/// `cargo test --test e2e cluster::measure -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, prints numbers"]
+fn measure_one_and_three_machines() {
+    let site = SiteServer::start_with(
+        SiteSpec::with_pages(100),
+        ServeOptions { hosts: 5, latency: Duration::from_millis(20), ..Default::default() },
+    )
+    .unwrap();
+    let dir = TestDir::new();
+    let t = std::time::Instant::now();
+    Trawl::crawl(&site.base_url(), &dir.path("local"))
+        .args(["--scope", "any", "--workers", "1"])
+        .run()
+        .success();
+    let local = t.elapsed();
+    let n = query_jsonl(&dir.path("local")).len();
+    eprintln!("local: {n} pages in {local:.2?}: {:.0} pages/s", n as f64 / local.as_secs_f64());
+    for k in [1, 3] {
+        let pg = TestPostgres::start().unwrap();
+        let dir = TestDir::new();
+        let t = std::time::Instant::now();
+        let ms: Vec<Running> =
+            (0..k).map(|i| machine(&pg, &site, &dir, &format!("m{i}")).spawn()).collect();
+        for m in ms {
+            finish(m);
+        }
+        let el = t.elapsed();
+        let pages = db_pages(&pg).len();
+        eprintln!(
+            "{k} machine(s): {pages} pages in {el:.2?}: {:.0} pages/s",
+            pages as f64 / el.as_secs_f64()
+        );
+    }
+}
