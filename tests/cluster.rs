@@ -215,3 +215,21 @@ fn measure_one_and_three_machines() {
         );
     }
 }
+
+#[test]
+fn bad_cluster_flags_fail_before_anything_starts() {
+    let dir = TestDir::new();
+    for (args, named) in [
+        (vec!["--cluster", "http://127.0.0.1/"], "--cluster"),
+        (vec!["--cluster-name", "a"], "--cluster-name"),
+        (
+            vec!["--cluster", "postgres://u@127.0.0.1/db", "--cluster-lease", "10ms"],
+            "--cluster-lease",
+        ),
+    ] {
+        let out = Trawl::crawl("http://127.0.0.1:9/", &dir.store()).args(&args).run();
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(named), "{args:?} names {named}: {}", out.stderr);
+        assert!(!dir.store().exists(), "{args:?}: nothing created");
+    }
+}

@@ -98,4 +98,21 @@ mod tests {
         assert!(check_url("http://127.0.0.1/").unwrap_err().contains("postgres://"));
         assert!(check_url("not a url").is_err());
     }
+
+    #[test]
+    fn the_config_file_takes_flat_cluster_keys() {
+        let file = crate::config::ConfigFile::from_toml(
+            "cluster = \"postgres://trawl@127.0.0.1/trawl\"\ncluster_name = \"m1\"\ncluster_lease_secs = \"3s\"\n",
+        )
+        .unwrap();
+        let target = crate::config::TargetOptions {
+            seeds: vec!["http://127.0.0.1:9/".into()],
+            store: Some("s".into()),
+        };
+        let c = crate::config::resolve(target, file.options).unwrap();
+        let cc = c.cluster.unwrap();
+        assert_eq!(cc.url, "postgres://trawl@127.0.0.1/trawl");
+        assert_eq!(cc.name.as_deref(), Some("m1"));
+        assert_eq!(cc.lease, Duration::from_secs(3));
+    }
 }
