@@ -233,3 +233,45 @@ fn bad_cluster_flags_fail_before_anything_starts() {
         assert!(!dir.store().exists(), "{args:?}: nothing created");
     }
 }
+
+// Known failure, left for the next step: after the leaver's SIGTERM the
+// stayer did not finish within 90 s in the one run made (the leaver did
+// exit). Not yet diagnosed; see deploy/cluster.md, "Left".
+#[test]
+#[ignore = "known failure: the remaining machine does not finish after a SIGTERM leave"]
+fn a_machine_leaving_with_sigterm_hands_its_partitions_over_without_loss() {
+    let site = site(60);
+    let expected = single_machine_set(&site);
+    let pg = TestPostgres::start().expect("start PostgreSQL");
+    let dir = TestDir::new();
+    let leaver = machine(&pg, &site, &dir, "leaver").args(["--delay", "50ms"]).spawn();
+    let stayer = machine(&pg, &site, &dir, "stayer").args(["--delay", "50ms"]).spawn();
+    assert!(
+        wait_until(LIMIT, || db_pages(&pg).values().any(|m| m == "leaver")),
+        "the leaver stored pages"
+    );
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &leaver.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // It drains, commits and releases; its exit status is the
+    // interrupted crawl's, not asserted here.
+    let left = leaver.wait_within(LIMIT);
+    finish(stayer);
+    let pages = db_pages(&pg);
+    let got: BTreeSet<String> = pages.keys().cloned().collect();
+    crate::harness::assert_sets_eq("cluster pages after a SIGTERM", &expected, &got);
+    // Everything the leaver fetched before leaving was committed: its
+    // local store holds no page the database attributes to another machine
+    // unless it was fetched again there.
+    let leaver_local: BTreeSet<String> =
+        query_jsonl(&dir.path("leaver")).iter().map(|p| s(p, "url").to_owned()).collect();
+    let leaver_db = pages.values().filter(|m| *m == "leaver").count();
+    assert_eq!(
+        leaver_local.len(),
+        leaver_db,
+        "the leaver's fetches all reached the database: {}",
+        left.stderr
+    );
+}
