@@ -51,7 +51,7 @@ pub(crate) enum Command {
     /// Export a whole store as jsonl, csv or WARC 1.1 (gzipped).
     Export(ExportArgs),
     /// Show a running crawl: workers, queues, rates.
-    Status(RemoteArgs),
+    Status(StatusArgs),
     /// Grow or shrink a running crawl's worker pool.
     Scale(ScaleArgs),
     /// Serve a generated site on 127.0.0.1 and crawl it with several workers.
@@ -99,6 +99,25 @@ pub(crate) struct RemoteArgs {
     /// Store directory of the running crawl.
     #[arg(long, value_name = "DIR")]
     pub(crate) store: PathBuf,
+    /// Bearer token, if the crawl's API requires one.
+    #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `trawl status`: a running crawl through its store's API, or a cluster
+/// through its database.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatusArgs {
+    /// Store directory of the running crawl.
+    #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
+    pub(crate) store: Option<PathBuf>,
+    /// Show a cluster (postgres://...): machines, partitions, heartbeat
+    /// ages, pages, queued URLs, outcomes.
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    pub(crate) cluster: Option<String>,
     /// Bearer token, if the crawl's API requires one.
     #[arg(long, value_name = "TOKEN", env = "TRAWL_API_TOKEN", hide_env_values = true)]
     pub(crate) api_token: Option<String>,

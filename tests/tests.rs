@@ -42,3 +42,5 @@ mod bench;
 mod ux;
 // Issue 13's guards: parse budget, request-forgery guard, a full disk.
 mod guards;
+// Cluster mode: trawl crawl --cluster processes on a real PostgreSQL.
+mod cluster;

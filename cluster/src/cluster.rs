@@ -51,6 +51,25 @@ impl Cluster {
     /// Connects to `url`, brings the schema up to date and registers this
     /// machine (its `address` is shown by `trawl status --cluster`).
     pub async fn join(url: &str, machine: MachineId, address: &str) -> Result<Self, ClusterError> {
+        let cluster = Self::connect(url, machine)?;
+        let mut client = cluster.client().await?;
+        schema::migrate(&mut client).await?;
+        client
+            .execute(
+                "INSERT INTO trawl.machines (id, address) VALUES ($1, $2)
+                 ON CONFLICT (id) DO UPDATE
+                 SET address = EXCLUDED.address, started_at = now(), heartbeat = now()",
+                &[&cluster.machine.as_str(), &address],
+            )
+            .await?;
+        tracing::info!(machine = %cluster.machine, address, "joined the cluster");
+        Ok(cluster)
+    }
+
+    /// A pool on `url` for reading (`trawl query/status --cluster`): no
+    /// migration, no machine row (`machine` only names its connections'
+    /// writes, and a reader makes none). Connects lazily.
+    pub fn connect(url: &str, machine: MachineId) -> Result<Self, ClusterError> {
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|e: tokio_postgres::Error| ClusterError::Config(e.to_string()))?;
         config.connect_timeout(CONNECT_TIMEOUT);
@@ -69,19 +88,7 @@ impl Cluster {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| ClusterError::Config(e.to_string()))?;
-        let cluster = Self { pool, machine };
-        let mut client = cluster.client().await?;
-        schema::migrate(&mut client).await?;
-        client
-            .execute(
-                "INSERT INTO trawl.machines (id, address) VALUES ($1, $2)
-                 ON CONFLICT (id) DO UPDATE
-                 SET address = EXCLUDED.address, started_at = now(), heartbeat = now()",
-                &[&cluster.machine.as_str(), &address],
-            )
-            .await?;
-        tracing::info!(machine = %cluster.machine, address, "joined the cluster");
-        Ok(cluster)
+        Ok(Self { pool, machine })
     }
 
     /// This machine's id.
@@ -103,6 +110,20 @@ impl Cluster {
                 "UPDATE trawl.machines SET heartbeat = now(), workers = $2, pages_per_sec = $3
                  WHERE id = $1",
                 &[&self.machine.as_str(), &workers, &pages_per_sec],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Leaves the cluster: the machine's row stays (for `trawl status`)
+    /// but no longer counts as live, so the others' fair share grows at
+    /// once.
+    pub async fn leave(&self) -> Result<(), ClusterError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE trawl.machines SET heartbeat = 'epoch', pages_per_sec = 0 WHERE id = $1",
+                &[&self.machine.as_str()],
             )
             .await?;
         Ok(())

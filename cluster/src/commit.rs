@@ -24,6 +24,10 @@ use crate::rows::{Crash, NewUrl, PageRow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use trawl_common::protocol::FetchOutcome;
 
+/// The advisory lock that serializes the commits of a `--max-pages`
+/// crawl ("trawl" + 1).
+const MAX_PAGES_LOCK: i64 = 0x7472_6177_6c01;
+
 /// How often a batch is retried after a deadlock or serialization failure.
 const RETRIES: usize = 3;
 
@@ -72,9 +76,23 @@ impl Cluster {
         held: &HashMap<PartitionId, Epoch>,
         batch: &Batch,
     ) -> Result<Committed, ClusterError> {
+        self.commit_capped(held, batch, None).await
+    }
+
+    /// [`commit`](Self::commit), storing no page past `max_pages` page
+    /// rows in the whole crawl (`--max-pages` across machines): the
+    /// commits of a capped crawl take one transaction-level advisory lock,
+    /// count the pages and store only what fits; the URLs are written all
+    /// the same.
+    pub async fn commit_capped(
+        &self,
+        held: &HashMap<PartitionId, Epoch>,
+        batch: &Batch,
+        max_pages: Option<u64>,
+    ) -> Result<Committed, ClusterError> {
         let mut attempt = 0;
         loop {
-            match self.commit_once(held, batch).await {
+            match self.commit_once(held, batch, max_pages).await {
                 Err(ClusterError::Postgres(e)) if attempt < RETRIES && is_retryable(&e) => {
                     attempt += 1;
                     tracing::warn!(machine = %self.machine(), attempt, error = %e, "retrying batch");
@@ -88,6 +106,7 @@ impl Cluster {
         &self,
         held: &HashMap<PartitionId, Epoch>,
         batch: &Batch,
+        max_pages: Option<u64>,
     ) -> Result<Committed, ClusterError> {
         let needed = batch.fenced_partitions();
         let not_held: Vec<PartitionId> =
@@ -124,8 +143,17 @@ impl Cluster {
             return Err(ClusterError::Fenced { partitions: lost });
         }
         let mut done = Committed::default();
-        if !batch.pages.is_empty() {
-            done.pages = insert_pages(&tx, self.machine().as_str(), &batch.pages).await?;
+        let mut pages = batch.pages.as_slice();
+        if let Some(max) = max_pages
+            && !pages.is_empty()
+        {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MAX_PAGES_LOCK]).await?;
+            let stored: i64 = tx.query_one("SELECT count(*) FROM trawl.pages", &[]).await?.get(0);
+            let room = max.saturating_sub(u64::try_from(stored).unwrap_or(0));
+            pages = &pages[..pages.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        }
+        if !pages.is_empty() {
+            done.pages = insert_pages(&tx, self.machine().as_str(), pages).await?;
         }
         if !batch.urls.is_empty() {
             let owned: Vec<i32> = url_own

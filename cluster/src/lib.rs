@@ -33,6 +33,7 @@ mod queue;
 mod robots;
 mod rows;
 pub mod schema;
+mod status;
 #[cfg(feature = "test-support")]
 pub mod test_pg;
 
@@ -44,3 +45,4 @@ pub use partition::{PARTITIONS, PartitionId, fair_share};
 pub use queue::QueuedUrl;
 pub use robots::RobotsRow;
 pub use rows::{Crash, NewUrl, PageRow};
+pub use status::{ClusterStatus, MachineStatus};

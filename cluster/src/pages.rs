@@ -1,4 +1,4 @@
-//! Reading page records back (what `trawl query --cluster` will build on).
+//! Reading page records back (`trawl query --cluster`).
 
 use crate::cluster::Cluster;
 use crate::error::ClusterError;
@@ -39,49 +39,79 @@ impl Cluster {
     /// The stored record for `url` (with its body, if kept), and the
     /// machine that stored it.
     pub async fn page(&self, url: &str) -> Result<Option<(PageRow, String)>, ClusterError> {
-        let row = self
-            .client()
-            .await?
-            .query_opt(
-                "SELECT p.partition, p.depth, p.status, p.content_type, p.title, p.bytes,
-                        (extract(epoch FROM p.fetched_at) * 1000)::int8, p.elapsed_ms, p.outlinks,
-                        p.outcome, p.outcome_detail, p.worker, p.attempts, p.retry_after_secs,
-                        p.noindex, p.nofollow, p.canonical, p.fields, b.body, p.machine
-                 FROM trawl.pages p LEFT JOIN trawl.bodies b ON b.url = p.url
-                 WHERE p.url = $1",
-                &[&url],
-            )
-            .await?;
-        let Some(r) = row else { return Ok(None) };
-        let corrupt = |what: &str| ClusterError::Corrupt(format!("page {url}: {what}"));
-        let partition: i32 = r.try_get(0)?;
-        let fields: Option<serde_json::Value> = r.try_get(17)?;
-        let page = PageRow {
-            url: url.to_owned(),
-            partition: PartitionId::from_db(partition).ok_or_else(|| corrupt("partition"))?,
-            depth: u32::try_from(r.try_get::<_, i32>(1)?).map_err(|_| corrupt("depth"))?,
-            status: r.try_get::<_, Option<i16>>(2)?.and_then(|s| u16::try_from(s).ok()),
-            content_type: r.try_get(3)?,
-            title: r.try_get(4)?,
-            bytes: u64::try_from(r.try_get::<_, i64>(5)?).unwrap_or(0),
-            fetched_at_ms: u64::try_from(r.try_get::<_, i64>(6)?).unwrap_or(0),
-            elapsed_ms: u32::try_from(r.try_get::<_, i32>(7)?).unwrap_or(0),
-            outlinks: u32::try_from(r.try_get::<_, i32>(8)?).unwrap_or(0),
-            outcome: outcome_from_columns(r.try_get(9)?, r.try_get(10)?)?,
-            worker: r.try_get::<_, Option<i32>>(11)?.and_then(|w| u32::try_from(w).ok()),
-            attempts: u8::try_from(r.try_get::<_, i16>(12)?).unwrap_or(0),
-            retry_after_secs: r.try_get::<_, Option<i32>>(13)?.and_then(|s| u32::try_from(s).ok()),
-            noindex: r.try_get(14)?,
-            nofollow: r.try_get(15)?,
-            canonical: r.try_get(16)?,
-            fields: match fields {
-                Some(v) => serde_json::from_value(v).map_err(|e| corrupt(&e.to_string()))?,
-                None => Default::default(),
-            },
-            body: r.try_get(18)?,
-        };
-        Ok(Some((page, r.try_get(19)?)))
+        let row =
+            self.client().await?.query_opt(&format!("{SELECT} WHERE p.url = $1"), &[&url]).await?;
+        row.map(|r| Ok((decode(&r)?, r.try_get(20)?))).transpose()
     }
+
+    /// Every stored record whose URL starts with `prefix`, in URL order
+    /// (bodies included if kept), streamed to `each` through a cursor in
+    /// chunks: what `trawl query --cluster` reads.
+    pub async fn pages_with_prefix(
+        &self,
+        prefix: &str,
+        mut each: impl FnMut(PageRow),
+    ) -> Result<u64, ClusterError> {
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        let stmt = tx
+            .prepare(&format!(
+                "{SELECT} WHERE left(p.url, length($1)) = $1 ORDER BY p.url COLLATE \"C\""
+            ))
+            .await?;
+        let portal = tx.bind(&stmt, &[&prefix]).await?;
+        let mut n = 0;
+        loop {
+            let rows = tx.query_portal(&portal, 5_000).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                each(decode(r)?);
+                n += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// The page columns, in [`decode`]'s order; `machine` last (20).
+const SELECT: &str = "SELECT p.url, p.partition, p.depth, p.status, p.content_type, p.title,
+        p.bytes, (extract(epoch FROM p.fetched_at) * 1000)::int8, p.elapsed_ms, p.outlinks,
+        p.outcome, p.outcome_detail, p.worker, p.attempts, p.retry_after_secs,
+        p.noindex, p.nofollow, p.canonical, p.fields, b.body, p.machine
+    FROM trawl.pages p LEFT JOIN trawl.bodies b ON b.url = p.url";
+
+fn decode(r: &tokio_postgres::Row) -> Result<PageRow, ClusterError> {
+    let url: String = r.try_get(0)?;
+    let corrupt = |what: &str| ClusterError::Corrupt(format!("page {url}: {what}"));
+    let partition: i32 = r.try_get(1)?;
+    let fields: Option<serde_json::Value> = r.try_get(18)?;
+    Ok(PageRow {
+        partition: PartitionId::from_db(partition).ok_or_else(|| corrupt("partition"))?,
+        depth: u32::try_from(r.try_get::<_, i32>(2)?).map_err(|_| corrupt("depth"))?,
+        status: r.try_get::<_, Option<i16>>(3)?.and_then(|s| u16::try_from(s).ok()),
+        content_type: r.try_get(4)?,
+        title: r.try_get(5)?,
+        bytes: u64::try_from(r.try_get::<_, i64>(6)?).unwrap_or(0),
+        fetched_at_ms: u64::try_from(r.try_get::<_, i64>(7)?).unwrap_or(0),
+        elapsed_ms: u32::try_from(r.try_get::<_, i32>(8)?).unwrap_or(0),
+        outlinks: u32::try_from(r.try_get::<_, i32>(9)?).unwrap_or(0),
+        outcome: outcome_from_columns(r.try_get(10)?, r.try_get(11)?)?,
+        worker: r.try_get::<_, Option<i32>>(12)?.and_then(|w| u32::try_from(w).ok()),
+        attempts: u8::try_from(r.try_get::<_, i16>(13)?).unwrap_or(0),
+        retry_after_secs: r.try_get::<_, Option<i32>>(14)?.and_then(|s| u32::try_from(s).ok()),
+        noindex: r.try_get(15)?,
+        nofollow: r.try_get(16)?,
+        canonical: r.try_get(17)?,
+        fields: match fields {
+            Some(v) => serde_json::from_value(v).map_err(|e| corrupt(&e.to_string()))?,
+            None => Default::default(),
+        },
+        body: r.try_get(19)?,
+        url,
+    })
 }
 
 #[cfg(test)]

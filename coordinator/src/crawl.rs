@@ -2,6 +2,7 @@
 //! scheduler (which owns the workers), flush, summarise.
 
 use crate::api::{ApiAdvert, ApiServer, ApiState};
+use crate::cluster_mode::ClusterNode;
 use crate::error::CoordinatorError;
 use crate::progress::Progress;
 pub use crate::scheduler::WorkerSummary;
@@ -89,10 +90,27 @@ fn crawl(
     std::fs::create_dir_all(&config.store).map_err(store_dir)?;
     let store = Store::open(&config.store)?;
     let writer = store.writer()?;
+    // Cluster mode: join first (a bad database fails before any worker
+    // starts); the seeds become URL rows, and this machine's frontier is
+    // filled from its partitions' rows, so the scheduler gets none itself.
+    let mut node = match &config.cluster {
+        Some(cc) => Some(ClusterNode::join(config, cc)?),
+        None => None,
+    };
+    let local_config;
+    let config = if node.is_some() {
+        local_config = CrawlConfig { seeds: Vec::new(), ..config.clone() };
+        &local_config
+    } else {
+        config
+    };
     let tuning = Tuning { memory_budget: supervisor::memory_budget(), ..Tuning::default() };
     let launcher = ProcessLauncher::new(launch.clone(), tuning.handshake_timeout);
-    let scheduler =
+    let mut scheduler =
         Scheduler::new(config, Box::new(launcher), tuning, &store, &writer, Instant::now())?;
+    if let Some(node) = &mut node {
+        scheduler.set_cluster(node.start(scheduler.control()));
+    }
     let api = ApiServer::start(
         config.api,
         ApiState {
@@ -109,6 +127,9 @@ fn crawl(
         tracing::warn!(error = %e, "could not write {}", ApiAdvert::path(&config.store).display());
     }
     let result = scheduler.run(observe);
+    if let Some(node) = node {
+        node.finish();
+    }
     // Unadvertise first: a `trawl query` that no longer finds the API waits
     // for the store's lock to be released instead of calling a closing API.
     ApiAdvert::remove(&config.store);

@@ -52,6 +52,12 @@ pub enum CoordinatorError {
     /// The scheduler's event channel closed (every sender dropped).
     #[error("all workers are gone: event channel closed")]
     EventsClosed,
+    /// Cluster mode (`--cluster`): the database could not be joined or used.
+    #[error("cluster: {0}")]
+    Cluster(#[from] trawl_cluster::ClusterError),
+    /// Cluster mode: the runtime its tasks run on could not start.
+    #[error("cluster runtime: {0}")]
+    ClusterRuntime(#[source] std::io::Error),
 }
 
 impl CoordinatorError {

@@ -23,6 +23,7 @@
 //! - [`error`]: errors that stop a crawl.
 
 pub mod api;
+pub mod cluster_mode;
 pub mod control;
 mod crawl;
 pub mod error;

@@ -9,8 +9,12 @@ use trawl_coordinator::query::QueryOptions;
 #[derive(Debug, clap::Args)]
 pub(crate) struct QueryArgs {
     /// Store directory of a crawl.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
+    pub(crate) store: Option<PathBuf>,
+    /// Query a cluster's pages in PostgreSQL (postgres://...) instead of a
+    /// store: every page of the crawl, whichever machine fetched it.
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    pub(crate) cluster: Option<String>,
     #[command(flatten)]
     pub(crate) options: QueryOptions,
     /// Bearer token, if a running crawl's API requires one.

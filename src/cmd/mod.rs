@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_site;
+mod cluster_status;
 mod completions;
 mod crawl;
 mod demo;
@@ -24,7 +25,7 @@ pub(crate) fn dispatch(command: Command, log: &LogArgs) -> anyhow::Result<ExitCo
         Command::Crawl(args) => crawl::run(args, log),
         Command::Query(args) => query::run(&args),
         Command::Export(args) => export::run(&args),
-        Command::Status(args) => remote::status(&args),
+        Command::Status(args) => cluster_status::status(args),
         Command::Scale(args) => remote::scale(&args),
         Command::Demo(args) => demo::run(args, log),
         Command::Bench(args) => bench::run(&args),

@@ -20,13 +20,17 @@ pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = opts.validate() {
         return Ok(usage(&e.cli_message()));
     }
+    if let Some(url) = &args.cluster {
+        return cluster(url, opts);
+    }
+    let Some(store_dir) = &args.store else { return Ok(usage("--store DIR or --cluster URL")) };
     let deadline = Instant::now() + LOCK_WAIT;
     let store = loop {
-        match Store::open_existing(&args.store) {
+        match Store::open_existing(store_dir) {
             Ok(s) => break s,
             // A running crawl holds the store: ask it instead.
             Err(StoreError::Locked { path }) => {
-                if let Some(remote) = Remote::find(&args.store, args.api_token.clone())? {
+                if let Some(remote) = Remote::find(store_dir, args.api_token.clone())? {
                     match live(&remote, opts) {
                         Ok(body) => {
                             std::io::stdout().lock().write_all(body.as_bytes())?;
@@ -54,6 +58,22 @@ pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match query::run(&store, opts, &mut out) {
         Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e @ QueryError::BadParam { .. }) => Ok(usage(&e.cli_message())),
+        Err(e) => Err(e).context("query"),
+    }
+}
+
+/// `trawl query --cluster URL`: the same pipeline over the cluster's pages.
+fn cluster(url: &str, opts: &trawl_coordinator::query::QueryOptions) -> anyhow::Result<ExitCode> {
+    if let Err(e) = trawl_common::config::sections::check_url(url) {
+        return Ok(usage(&format!("--cluster: {e}")));
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match trawl_coordinator::cluster_mode::query(url, opts, &mut out).context("cluster database")? {
+        Ok(_) => {
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e @ QueryError::BadParam { .. }) => Ok(usage(&e.cli_message())),
         Err(e) => Err(e).context("query"),
     }

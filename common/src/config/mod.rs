@@ -28,8 +28,8 @@ pub mod units;
 pub use extract::FieldRule;
 pub use merge::Merge;
 pub use sections::{
-    ApiOptions, FetchOptions, LimitOptions, OutputOptions, PolitenessOptions, PoolOptions,
-    ScopeOptions, TargetOptions, Workers,
+    ApiOptions, ClusterConfig, ClusterOptions, FetchOptions, LimitOptions, OutputOptions,
+    PolitenessOptions, PoolOptions, ScopeOptions, TargetOptions, Workers,
 };
 
 use crate::error::ConfigError;
@@ -77,6 +77,9 @@ pub struct CrawlOptions {
     /// The API.
     #[command(flatten)]
     pub api: ApiOptions,
+    /// Cluster mode.
+    #[command(flatten)]
+    pub cluster: ClusterOptions,
 }
 
 impl Merge for CrawlOptions {
@@ -89,6 +92,7 @@ impl Merge for CrawlOptions {
             fetch: self.fetch.merge(over.fetch),
             output: self.output.merge(over.output),
             api: self.api.merge(over.api),
+            cluster: self.cluster.merge(over.cluster),
         }
     }
 }
@@ -129,6 +133,7 @@ fn all_flag_keys() -> Vec<(String, &'static str)> {
         flag_keys::<FetchOptions>(),
         flag_keys::<OutputOptions>(),
         flag_keys::<ApiOptions>(),
+        flag_keys::<ClusterOptions>(),
     ]
     .concat()
 }
@@ -179,6 +184,7 @@ impl ConfigFile {
                 fetch: doc.section(),
                 output: doc.section(),
                 api: doc.section(),
+                cluster: doc.section(),
             },
         };
         let at = doc.finish()?;
@@ -237,6 +243,7 @@ pub fn resolve(target: TargetOptions, options: CrawlOptions) -> Result<CrawlConf
     options.fetch.resolve(&mut c, &mut errs);
     options.output.resolve(&mut c, &mut errs);
     options.api.resolve(&mut c, &mut errs);
+    options.cluster.resolve(&mut c, &mut errs);
     if errs.is_empty() { Ok(c) } else { Err(ConfigErrors(errs)) }
 }
 
@@ -285,6 +292,8 @@ pub struct CrawlConfig {
     pub keep_bodies: bool,
     /// Queued URLs kept in memory (>= 1); the rest wait on disk.
     pub frontier_memory: usize,
+    /// Cluster mode (`--cluster`): `None` is a local, sled-only crawl.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl CrawlConfig {
@@ -313,6 +322,7 @@ impl CrawlConfig {
             ignore_nofollow: false,
             keep_bodies: false,
             frontier_memory: usize::try_from(DEFAULT_FRONTIER_MEMORY).unwrap_or(usize::MAX),
+            cluster: None,
         }
     }
 

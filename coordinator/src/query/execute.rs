@@ -16,10 +16,24 @@ use std::io::Write;
 
 /// Prints what `opts` selects from `store` to `out`; returns how many rows.
 pub fn run(store: &Store, opts: &QueryOptions, out: &mut dyn Write) -> Result<usize, QueryError> {
+    run_over(&|p| Box::new(store.pages_with_prefix(p)), opts, out)
+}
+
+/// The records whose URL starts with a prefix, in URL order.
+pub type PageSource<'s> =
+    dyn Fn(&str) -> Box<dyn Iterator<Item = Result<PageRecord, StoreError>> + 's> + 's;
+
+/// [`run`] over any source of records (the store, or cluster mode's
+/// PostgreSQL pages): the same filters, projections and writers.
+pub fn run_over(
+    source: &PageSource<'_>,
+    opts: &QueryOptions,
+    out: &mut dyn Write,
+) -> Result<usize, QueryError> {
     let q = opts.compile()?;
     let needs_view =
         !q.wheres.is_empty() || q.fields.is_some() || q.sort.is_some() || q.count_by.is_some();
-    let mut matched = q.prefixes.iter().flat_map(|p| store.pages_with_prefix(p)).filter_map(|r| {
+    let mut matched = q.prefixes.iter().flat_map(|p| source(p)).filter_map(|r| {
         let r = match r {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),

@@ -30,7 +30,7 @@ mod model_tests;
 mod tests;
 
 pub(crate) use compile::DERIVED_KEYS;
-pub use execute::run;
+pub use execute::{PageSource, run, run_over};
 pub use options::{Format, ParamSpec, QueryOptions};
 pub use view::{COLUMNS, PageView, field_json, fields_json};
 

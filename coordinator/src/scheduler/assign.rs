@@ -10,7 +10,7 @@ use super::lease_table::InFlight;
 use super::report::unfetched_record;
 use crate::control::CrawlState;
 use crate::error::CoordinatorError;
-use crate::frontier::Popped;
+use crate::frontier::{Feedback, Popped};
 use std::time::Instant;
 use trawl_common::ids::WorkerId;
 use trawl_common::protocol::{Lease, ToWorker};
@@ -70,6 +70,19 @@ impl Scheduler<'_> {
                     continue;
                 }
                 match self.frontier.pop(now, plan.free_slot(concurrency))? {
+                    // Cluster mode: a URL of a partition no longer held is
+                    // dropped (its new owner has it queued).
+                    Some(Popped::Fetch(q))
+                        if self.cluster.as_mut().is_some_and(|c| !c.keep(&q)) =>
+                    {
+                        self.frontier.complete(&q.url, now, Feedback::default());
+                        progress = true;
+                    }
+                    Some(Popped::Unfetched(q, _))
+                        if self.cluster.as_mut().is_some_and(|c| !c.keep(&q)) =>
+                    {
+                        progress = true;
+                    }
                     Some(Popped::Fetch(q)) => {
                         plan.batch.push(self.leases.issue(InFlight::Page(q)));
                         progress = true;

@@ -50,6 +50,7 @@ pub(crate) use launcher::{Launcher, ProcessLauncher};
 pub use slot::WorkerSummary;
 pub(crate) use tuning::Tuning;
 
+use crate::cluster_mode::ClusterLink;
 use crate::control::{ControlRequest, CrawlState};
 use crate::error::CoordinatorError;
 use crate::frontier::Frontier;
@@ -80,6 +81,8 @@ pub(crate) enum Event {
     Worker(WorkerEvent),
     /// From the API or a signal handler.
     Control(ControlRequest),
+    /// From cluster mode's lease and committer tasks (`--cluster` only).
+    Cluster(crate::cluster_mode::ClusterEvent),
 }
 
 impl From<WorkerEvent> for Event {
@@ -141,6 +144,9 @@ pub(crate) struct Scheduler<'a> {
     throttled: HashMap<String, u8>,
     /// Sitemaps to fetch (`--sitemaps`).
     sitemaps: Sitemaps,
+    /// Cluster mode (`--cluster`): which partitions' URLs to hand out,
+    /// where records and other machines' links go. `None`: a local crawl.
+    cluster: Option<ClusterLink>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -177,7 +183,13 @@ impl<'a> Scheduler<'a> {
             redirects: Redirects::default(),
             throttled: HashMap::new(),
             sitemaps: Sitemaps::default(),
+            cluster: None,
         })
+    }
+
+    /// Cluster mode: this machine's link to the cluster's tasks.
+    pub(crate) fn set_cluster(&mut self, link: ClusterLink) {
+        self.cluster = Some(link);
     }
 
     /// A sender for control requests into this scheduler.
@@ -244,6 +256,12 @@ impl<'a> Scheduler<'a> {
                 self.on_control(req, now);
                 Ok(())
             }
+            Event::Cluster(ev) => {
+                if let Some(c) = &mut self.cluster {
+                    c.on_event(ev, &mut self.frontier);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -286,14 +304,21 @@ impl<'a> Scheduler<'a> {
     }
 
     fn limit_reached(&self) -> bool {
-        self.config
-            .max_pages
-            .is_some_and(|m| self.stored_before + self.stats.pages + self.leases.len() as u64 >= m)
+        self.config.max_pages.is_some_and(|m| match &self.cluster {
+            None => self.stored_before + self.stats.pages + self.leases.len() as u64 >= m,
+            Some(c) => c.limit_reached(m, self.leases.len() as u64),
+        })
     }
 
     fn nothing_left(&self) -> bool {
-        (self.frontier.is_empty() && self.crashes.waiting() == 0 && self.sitemaps.is_empty())
-            || self.limit_reached()
+        let local =
+            self.frontier.is_empty() && self.crashes.waiting() == 0 && self.sitemaps.is_empty();
+        match &self.cluster {
+            None => local || self.limit_reached(),
+            // In a cluster, an empty frontier here is not the end: other
+            // machines may still find URLs for this one.
+            Some(c) => (local && c.idle()) || self.limit_reached(),
+        }
     }
 
     fn is_done(&self) -> bool {
@@ -328,6 +353,7 @@ impl<'a> Scheduler<'a> {
                     }
                 }
                 Ok(Event::Control(req)) => self.on_control(req, Instant::now()),
+                Ok(Event::Cluster(_)) => {}
                 Err(_) => break,
             }
         }

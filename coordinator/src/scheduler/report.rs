@@ -123,6 +123,9 @@ impl Scheduler<'_> {
             _ => q.depth + 1,
         };
         let enqueue = if self.config.max_depth.is_none_or(|m| child_depth <= m) {
+            if let Some(c) = &mut self.cluster {
+                c.split_links(&mut r.links, child_depth);
+            }
             self.segments.admit(&mut self.frontier, child_depth, r.links.iter().map(String::as_str))
         } else {
             None
@@ -188,6 +191,9 @@ impl Scheduler<'_> {
     ) -> Result<(), CoordinatorError> {
         self.stats.record(&record);
         let retire = done.and_then(|q| self.segments.stored(q));
+        if let Some(c) = &mut self.cluster {
+            c.page(&record, enqueue.as_ref(), body.as_deref());
+        }
         self.writer.send(StoreOp::Page { record: Box::new(record), retire, enqueue, body })?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! [`option_group!`](crate::option_group) and resolves its own fields.
 
 mod api;
+mod cluster;
 mod fetch;
 mod limits;
 mod output;
@@ -11,6 +12,7 @@ mod scope;
 mod target;
 
 pub use api::ApiOptions;
+pub use cluster::{ClusterConfig, ClusterOptions, DEFAULT_CLUSTER_LEASE, check_url};
 pub use fetch::FetchOptions;
 pub use limits::LimitOptions;
 pub use output::OutputOptions;

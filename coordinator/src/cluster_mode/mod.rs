@@ -1,0 +1,97 @@
+//! Cluster mode's glue (`--cluster`, issue 12): this machine's coordinator
+//! runs today's scheduler for the hosts of the partitions it leases in
+//! PostgreSQL (`trawl-cluster`), and commits its page records there in
+//! fenced batches. Without `--cluster` none of this is constructed and the
+//! scheduler's hooks are `None` checks.
+//!
+//! Owners, one concept each:
+//! - [`node`]: the tokio runtime, the join (migrations, machine row,
+//!   seeds as URL rows) and the shutdown path (flush, release, leave);
+//! - [`leases`]: the lease task: renew, take a fair share, release the
+//!   excess after a drain period, load gained partitions' queues
+//!   (takeover, breadth-first), drain the inbox, poll cluster counts;
+//! - [`committer`]: the committer task: page records and the URLs they
+//!   led to, batched, committed fenced; a fenced batch drops the lost
+//!   partitions' records and tells the scheduler;
+//! - [`link`]: the scheduler's side: which partitions it may hand out,
+//!   links split into own (frontier) and other machines' (URL rows),
+//!   records sent to the committer, "is the whole cluster done";
+//! - [`query`]: `trawl query --cluster` over the page rows.
+
+mod committer;
+mod leases;
+mod link;
+mod node;
+mod query;
+
+pub use query::{query, status};
+pub use trawl_cluster::{ClusterError, ClusterStatus, MachineStatus};
+
+pub(crate) use link::ClusterLink;
+pub(crate) use node::ClusterNode;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use trawl_cluster::{Epoch, PartitionId, QueuedUrl};
+
+/// What the cluster tasks tell the scheduler.
+#[derive(Debug)]
+pub(crate) enum ClusterEvent {
+    /// Partitions now held: their URLs may be handed out.
+    Gained(Vec<PartitionId>),
+    /// Partitions lost or being released: stop handing out their URLs.
+    Lost(Vec<PartitionId>),
+    /// Queued URLs of held partitions (takeover load, inbox).
+    Urls(Vec<QueuedUrl>),
+    /// URLs whose records were refused (fenced): not stored by this
+    /// machine; a later owner fetches them again.
+    Fenced(Vec<String>),
+}
+
+/// State the tasks and the scheduler's link share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Partitions held and the epoch each was acquired at: the fence.
+    pub(crate) held: Mutex<HashMap<PartitionId, Epoch>>,
+    /// Records sent to the committer and not yet committed or dropped.
+    pub(crate) uncommitted: AtomicU64,
+    /// Successful commits so far (a poll is current if it started after
+    /// the last one).
+    pub(crate) commits: AtomicU64,
+    /// Page rows in the database (polled, plus this machine's commits).
+    pub(crate) pages: AtomicU64,
+    /// Queued URLs in the whole cluster at the last poll.
+    pub(crate) queued: AtomicU64,
+    /// `commits` when the last poll started.
+    pub(crate) polled_at: AtomicU64,
+    /// A poll has answered.
+    pub(crate) polled: AtomicBool,
+}
+
+impl Shared {
+    /// The held partitions and epochs (the committer's fence).
+    pub(crate) fn held(&self) -> HashMap<PartitionId, Epoch> {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    fn set_held(&self, f: impl FnOnce(&mut HashMap<PartitionId, Epoch>)) {
+        if let Ok(mut h) = self.held.lock() {
+            f(&mut h);
+        }
+    }
+
+    /// Nothing queued anywhere in the cluster, as of a poll made after
+    /// this machine's last commit, and nothing of this machine's pending.
+    pub(crate) fn idle(&self) -> bool {
+        self.polled.load(Ordering::Acquire)
+            && self.uncommitted.load(Ordering::Acquire) == 0
+            && self.polled_at.load(Ordering::Acquire) == self.commits.load(Ordering::Acquire)
+            && self.queued.load(Ordering::Acquire) == 0
+    }
+}
+
+/// The partition of a URL as the cluster computes it (`None`: not a URL).
+pub(crate) fn partition_of(url: &str) -> Option<PartitionId> {
+    url::Url::parse(url).ok().map(|u| PartitionId::of_url(&u))
+}
