@@ -175,6 +175,16 @@ fn hostile_pages_agree_within_bounds() {
     }
 }
 
+/// Raw text inside a matched element (script, style) and references are
+/// part of its text on both paths, with the page on the fast path.
+#[test]
+fn raw_text_inside_a_match_stays_fast_and_agrees() {
+    let html = r#"<!doctype html><html><head><title>t &amp; u</title></head><body>
+        <h2><a class="post-item-title" href="/p?a=1&amp;b=2">one <script>if (a<b) x = "&amp;";</script>
+        <style>p{}</style> two &eacute; <b>three</b></a></h2><h1>x<span>y</span></h1></body></html>"#;
+    assert_eq!(agree(&page(), html), RULE_SETS.len() - 1);
+}
+
 /// The CPU budget bounds the fast path too: a large well-formed page with
 /// a zero budget stops with `OverBudget`.
 #[test]
