@@ -92,19 +92,19 @@ fn raw_text(name: &str) -> bool {
 /// A tag name, lowercased, in a fixed buffer: the scan allocates nothing.
 /// Names longer than the buffer match no list (all are shorter).
 #[derive(Clone, Copy)]
-struct Name {
+pub(super) struct Name {
     buf: [u8; 16],
     len: usize,
 }
 
 impl Name {
-    fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         // Only ASCII alphanumerics, '-', ':' and '_' are stored.
         std::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
     }
 }
 
-enum Tag {
+pub(super) enum Tag {
     Start {
         name: Name,
         /// Just past the name in the source, where attributes start.
@@ -160,7 +160,7 @@ fn name_at(b: &[u8], from: usize) -> Name {
 }
 
 /// The markup construct at `i` (which holds a `<`).
-fn tag_at(html: &str, i: usize) -> Tag {
+pub(super) fn tag_at(html: &str, i: usize) -> Tag {
     let b = html.as_bytes();
     match b.get(i + 1) {
         Some(b'!') if b[i..].starts_with(b"<!--") => {
@@ -183,7 +183,7 @@ fn tag_at(html: &str, i: usize) -> Tag {
     }
 }
 
-fn is_space(c: u8) -> bool {
+pub(super) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
 }
 

@@ -16,6 +16,9 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 #[derive(Debug, Default)]
 pub struct Rules {
     fields: Vec<(ExtractRule, Selector)>,
+    /// The same rules for the streaming path, when it can evaluate them
+    /// all (decided once, here).
+    pub(super) fast: Option<super::fast::Plan>,
     /// Follow links despite nofollow directives.
     pub ignore_nofollow: bool,
     /// Per-page parse bounds.
@@ -42,8 +45,73 @@ impl Rules {
                     None
                 }
             })
-            .collect();
-        Self { fields, ignore_nofollow, limits: super::Limits::default() }
+            .collect::<Vec<_>>();
+        let kept: Vec<ExtractRule> = fields.iter().map(|(r, _)| r.clone()).collect();
+        let fast = if kept.is_empty() { None } else { super::fast::Plan::new(&kept) };
+        tracing::debug!(rules = kept.len(), fast = fast.is_some(), "extract rules compiled");
+        Self { fields, fast, ignore_nofollow, limits: super::Limits::default() }
+    }
+
+    /// Does the streaming path evaluate these rules (on pages whose
+    /// markup it can vouch for)?
+    pub fn fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// The same rules, always through scraper (differential tests and
+    /// measurements).
+    #[must_use]
+    pub fn without_fast_path(mut self) -> Self {
+        self.fast = None;
+        self
+    }
+
+    /// Every field's value from the fast path's matches (document order),
+    /// as [`Rules::apply`] gives them from a parsed document.
+    pub(super) fn apply_matched(
+        &self,
+        matched: Vec<super::fast::Matched>,
+        base: &Url,
+    ) -> BTreeMap<String, FieldValue> {
+        let mut per_rule: Vec<Vec<super::fast::Matched>> =
+            self.fields.iter().map(|_| Vec::new()).collect();
+        for m in matched {
+            if let Some(v) = per_rule.get_mut(m.rule) {
+                v.push(m);
+            }
+        }
+        self.fields
+            .iter()
+            .zip(per_rule)
+            .map(|((rule, _), ms)| {
+                let items = ms.into_iter().map(|m| {
+                    let text = m.text.into_string();
+                    let one = |what: &Take, attr: Option<&str>| match what {
+                        Take::Text => Some(truncate(text.clone())),
+                        Take::Html => None,
+                        Take::Attr(_) => attr.map(|v| truncate(attr_value(v, what, base))),
+                    };
+                    let first = one(&rule.take, m.attrs.0.as_deref());
+                    let second = rule.pair.as_ref().and_then(|p| one(p, m.attrs.1.as_deref()));
+                    (first, second)
+                });
+                let v = match (&rule.pair, rule.all) {
+                    (None, false) => FieldValue::One(items.filter_map(|(a, _)| a).next()),
+                    (None, true) => {
+                        FieldValue::Many(items.filter_map(|(a, _)| a).take(MAX_VALUES).collect())
+                    }
+                    (Some(_), all) => {
+                        let mut pairs = items.filter_map(|(a, b)| Some((a?, b?)));
+                        if all {
+                            FieldValue::Pairs(pairs.take(MAX_VALUES).collect())
+                        } else {
+                            FieldValue::Pair(pairs.next())
+                        }
+                    }
+                };
+                (rule.name.clone(), v)
+            })
+            .collect()
     }
 
     /// Every field's value on `doc`; URL attributes resolve against `base`.
@@ -79,16 +147,51 @@ fn take(el: ElementRef<'_>, what: &Take, base: &Url) -> Option<String> {
     let s = match what {
         Take::Text => super::collapse_ws(&el.text().collect::<String>()),
         Take::Html => el.inner_html(),
-        Take::Attr(a) => {
-            let v = el.value().attr(a)?;
-            if what.is_url() {
-                base.join(v.trim()).map_or_else(|_| v.trim().to_owned(), String::from)
-            } else {
-                v.to_owned()
-            }
-        }
+        Take::Attr(a) => attr_value(el.value().attr(a)?, what, base),
     };
     Some(truncate(s))
+}
+
+/// An attribute's value as a field holds it: URL attributes resolved
+/// against `base`.
+fn attr_value(v: &str, what: &Take, base: &Url) -> String {
+    if what.is_url() {
+        base.join(v.trim()).map_or_else(|_| v.trim().to_owned(), String::from)
+    } else {
+        v.to_owned()
+    }
+}
+
+/// An element's text as it arrives in pieces, whitespace collapsed on the
+/// way (what `collapse_ws` gives for the whole) and kept only to just
+/// past [`MAX_VALUE_BYTES`] (what [`truncate`] keeps).
+#[derive(Debug, Default)]
+pub(crate) struct TextValue {
+    s: String,
+    space: bool,
+}
+
+impl TextValue {
+    pub(crate) fn push(&mut self, piece: &str) {
+        for c in piece.chars() {
+            if self.s.len() > MAX_VALUE_BYTES {
+                return;
+            }
+            if c.is_whitespace() {
+                self.space = !self.s.is_empty();
+            } else {
+                if self.space {
+                    self.s.push(' ');
+                    self.space = false;
+                }
+                self.s.push(c);
+            }
+        }
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.s
+    }
 }
 
 fn truncate(mut s: String) -> String {

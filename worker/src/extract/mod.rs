@@ -6,7 +6,10 @@
 mod budget;
 mod charset;
 mod depth;
+mod entities;
+mod fast;
 mod fields;
+mod strict;
 mod tokens;
 
 pub use budget::{OverBudget, thread_cpu};
@@ -141,10 +144,28 @@ pub fn extract(
         let found = tokens::scan(&guard(html, caps, &budget)?, &budget)?;
         return Ok(finish(page, scope, rules, found, |_| BTreeMap::new()));
     }
-    extract_dom(page, html, scope, rules, &budget)
+    let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
+    let html = guard(html, caps, &budget)?;
+    if let Some(plan) = &rules.fast
+        && let Some((found, matched)) = fast::run(plan, &html, &budget)?
+    {
+        return Ok(finish(page, scope, rules, found, |base| rules.apply_matched(matched, base)));
+    }
+    extract_dom(page, &html, scope, rules, &budget)
 }
 
-/// [`extract`] through a parsed document (what extraction rules need).
+/// Would [`extract`] take the streaming path for this page (rules it can
+/// evaluate, markup it can vouch for)? For tests and measurements.
+pub fn takes_fast_path(html: &str, rules: &Rules) -> bool {
+    let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
+    let unlimited = Budget::start(Duration::MAX);
+    rules.fast.as_ref().is_some_and(|plan| {
+        guard(html, caps, &unlimited).is_ok_and(|html| fast::eligible(plan, &html))
+    })
+}
+
+/// [`extract`] through a parsed document (what extraction rules need), on
+/// markup already guarded.
 fn extract_dom(
     page: &Url,
     html: &str,
@@ -152,8 +173,7 @@ fn extract_dom(
     rules: &Rules,
     budget: &Budget,
 ) -> Result<Extracted, OverBudget> {
-    let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
-    let doc = parse(&guard(html, caps, budget)?, budget)?;
+    let doc = parse(html, budget)?;
     let found = Found::scan(&doc);
     budget.check()?;
     let extracted = finish(page, scope, rules, found, |base| rules.apply(&doc, base));
