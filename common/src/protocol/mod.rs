@@ -32,7 +32,7 @@ use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
@@ -136,6 +136,7 @@ mod tests {
             content_type: Some("text/html".into()),
             bytes: 1234,
             fetched_at_ms: 1,
+            request_started_us: Some(1_234),
             elapsed_ms: 3,
             outcome: FetchOutcome::Ok,
             title: Some("t".into()),

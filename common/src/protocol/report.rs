@@ -173,6 +173,13 @@ pub struct PageReport {
     pub bytes: u64,
     /// When the fetch started, milliseconds since the Unix epoch.
     pub fetched_at_ms: u64,
+    /// When the lease's last request was sent (the worker's wall clock,
+    /// microseconds since the Unix epoch, read just before the request
+    /// went out; after any wait for a request slot), or `None` if no
+    /// request went out (a blocked or invalid URL). The coordinator runs
+    /// the host's `--delay` from it, so the delay holds at the server
+    /// however late the request started after it was leased.
+    pub request_started_us: Option<u64>,
     /// Wall time of fetch plus parse.
     pub elapsed_ms: u32,
     /// How it ended.
