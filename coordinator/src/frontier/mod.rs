@@ -62,8 +62,9 @@ pub struct Feedback {
     pub status: Option<u16>,
     /// Server's `Retry-After`.
     pub retry_after: Option<Duration>,
-    /// When the lease's last request to the host really started (`None`:
-    /// no request went out). The host's delay runs from it, so a request
+    /// A time by which the lease's last request to the host had surely
+    /// started at the server (the worker reads it when the answer is
+    /// back; `None`: no request went out). The host's delay runs from it, so a request
     /// that started late after it was leased does not shorten the gap to
     /// the next one. A lease lost with its worker passes the time of the
     /// loss: its request, if any, started before that.

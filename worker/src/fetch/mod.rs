@@ -39,8 +39,9 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     retry::parse_retry_after(v, SystemTime::now())
 }
 
-/// The wall clock in microseconds since the Unix epoch: when a request
-/// goes out (see [`PageReport::request_started_us`]).
+/// The wall clock in microseconds since the Unix epoch: read when a
+/// request's answer (or failure) is back, so the server had it by then
+/// (see [`PageReport::request_started_us`]).
 fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -286,8 +287,9 @@ impl Fetcher {
             if let Err(blocked) = self.guard.check_url(&url) {
                 return Err(blocked_outcome(&blocked, report));
             }
+            let sent = self.client.get(url.clone()).send().await;
             report.request_started_us = Some(now_us());
-            let mut resp = match self.client.get(url.clone()).send().await {
+            let mut resp = match sent {
                 Ok(r) => r,
                 Err(e) => return Err(outcome::from_request_error(&e)),
             };
@@ -348,8 +350,9 @@ impl Fetcher {
             attempt = attempt.saturating_add(1);
             report.attempts = attempt;
             let can_retry = attempt <= s.retries;
+            let sent = self.client.get(url.clone()).send().await;
             report.request_started_us = Some(now_us());
-            let (delay, reason) = match self.client.get(url.clone()).send().await {
+            let (delay, reason) = match sent {
                 Err(e) => {
                     let outcome = outcome::from_request_error(&e);
                     if !(can_retry && retry::retryable_error(&e)) {
