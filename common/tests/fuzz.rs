@@ -109,6 +109,7 @@ fn report() -> PageReport {
         content_type: Some("text/html".into()),
         bytes: 10,
         fetched_at_ms: 1,
+        request_started_us: None,
         elapsed_ms: 2,
         outcome: FetchOutcome::Ok,
         title: None,

@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
                 while let Some(Popped::Fetch(q) | Popped::Unfetched(q, _)) =
                     f.pop(now, false).unwrap_or_else(|never| match never {})
                 {
-                    f.complete(&q.url, now, Feedback { status: Some(200), retry_after: None });
+                    f.complete(&q.url, now, Feedback { status: Some(200), ..Default::default() });
                 }
                 f
             },

@@ -20,6 +20,7 @@ fn batch() -> Vec<PageReport> {
             content_type: Some("text/html; charset=utf-8".into()),
             bytes: 44_000,
             fetched_at_ms: 1_700_000_000_000 + i,
+            request_started_us: None,
             elapsed_ms: 3,
             outcome: FetchOutcome::Ok,
             title: Some(format!("Quiet crawlers and patient queues, part {i}")),

@@ -136,6 +136,7 @@ mod tests {
             content_type: Some("text/html".into()),
             bytes: 1234,
             fetched_at_ms: 1,
+            request_started_us: Some(1_234),
             elapsed_ms: 3,
             outcome: FetchOutcome::Ok,
             title: Some("t".into()),

@@ -173,6 +173,15 @@ pub struct PageReport {
     pub bytes: u64,
     /// When the fetch started, milliseconds since the Unix epoch.
     pub fetched_at_ms: u64,
+    /// A time by which the lease's last request had certainly started at
+    /// the server: when its response headers (or its failure) came back
+    /// (the worker's wall clock, microseconds since the Unix epoch), or
+    /// `None` if no request went out (a blocked or invalid URL). The
+    /// coordinator runs the host's `--delay` from it, so the delay holds
+    /// at the server however late the request started after its lease.
+    /// (The clock read just before `send()` was tried first: connecting
+    /// and a busy worker put the server's start up to 555 ms after it.)
+    pub request_started_us: Option<u64>,
     /// Wall time of fetch plus parse.
     pub elapsed_ms: u32,
     /// How it ended.

@@ -14,6 +14,15 @@ impl Host {
     pub(super) fn not_before(&mut self, t: Instant) {
         self.next_at = Some(self.next_at.map_or(t, |n| n.max(t)));
     }
+
+    /// A request to the host started at `t` (or will, at the earliest):
+    /// the next may start no sooner than the host's delay after it.
+    pub(super) fn delay_from(&mut self, t: Instant) {
+        let delay = self.effective_delay();
+        if !delay.is_zero() {
+            self.not_before(t + delay);
+        }
+    }
 }
 
 /// Index of a host in the frontier.

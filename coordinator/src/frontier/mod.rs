@@ -62,6 +62,13 @@ pub struct Feedback {
     pub status: Option<u16>,
     /// Server's `Retry-After`.
     pub retry_after: Option<Duration>,
+    /// A time by which the lease's last request to the host had surely
+    /// started at the server (the worker reads it when the answer is
+    /// back; `None`: no request went out). The host's delay runs from it, so a request
+    /// that started late after it was leased does not shorten the gap to
+    /// the next one. A lease lost with its worker passes the time of the
+    /// loss: its request, if any, started before that.
+    pub started: Option<Instant>,
 }
 
 pub use trawl_common::url::{authority, origin};
@@ -303,10 +310,9 @@ impl<S: SegmentSource> Frontier<S> {
             let refusal = host.refusal(&q.url);
             if refusal.is_none() {
                 host.in_flight += 1;
-                let delay = host.effective_delay();
-                if !delay.is_zero() {
-                    host.not_before(now + delay);
-                }
+                // The request starts at `now` at the earliest; when it
+                // really started is known at completion ([`Feedback`]).
+                host.delay_from(now);
             }
             self.maybe_idle(id);
             self.place(id, Some(now));
@@ -317,11 +323,18 @@ impl<S: SegmentSource> Frontier<S> {
         }
     }
 
-    /// A lease of `url` ended (reported, or its worker died).
+    /// A lease of `url` ended (reported, or its worker died). The host's
+    /// next request may start no sooner than its delay after this one
+    /// really started (`fb.started`), whatever the dispatch latency: with
+    /// one request at a time per host, the next is leased only after this
+    /// report, so the delay holds between request starts at the server.
     pub fn complete(&mut self, url: &str, now: Instant, fb: Feedback) {
         let Some(&id) = self.host_ids.get(authority(url)) else { return };
         let host = &mut self.hosts[id.index()];
         host.in_flight = host.in_flight.saturating_sub(1);
+        if let Some(started) = fb.started {
+            host.delay_from(started);
+        }
         if backoff::is_throttle(fb.status) {
             let until = host.backoff.throttled(now, fb.retry_after);
             host.not_before(until);
@@ -387,5 +400,7 @@ impl<S: SegmentSource> Frontier<S> {
     }
 }
 
+#[cfg(test)]
+mod delay_tests;
 #[cfg(test)]
 mod tests;

@@ -120,10 +120,7 @@ impl<S: SegmentSource> Frontier<S> {
                 continue;
             }
             host.robots = RobotsState::Fetching { attempts: attempts + 1 };
-            let delay = host.effective_delay();
-            if !delay.is_zero() {
-                host.not_before(now + delay);
-            }
+            host.delay_from(now);
             return Some((host.key.clone(), format!("{}/robots.txt", host.origin)));
         }
         None
@@ -135,11 +132,15 @@ impl<S: SegmentSource> Frontier<S> {
     }
 
     /// The robots.txt fetch for `host` ended; returns the `Sitemap:` URLs
-    /// it listed (the first time only).
+    /// it listed (the first time only). `started`: when its request really
+    /// started (`None`: none went out); the host's delay (with the
+    /// `Crawl-delay` it may have just learned) runs from it, as for a page
+    /// ([`Frontier::complete`]).
     pub fn robots_done(
         &mut self,
         host: &str,
         fetch: &RobotsFetch<'_>,
+        started: Option<Instant>,
         now: Instant,
     ) -> Vec<String> {
         let Some(&id) = self.host_ids.get(host) else { return Vec::new() };
@@ -171,16 +172,21 @@ impl<S: SegmentSource> Frontier<S> {
                 self.robots_wanted.push_back(id);
             }
         }
+        if let Some(t) = started {
+            self.hosts[id.index()].delay_from(t);
+        }
         self.maybe_idle(id);
         self.place(id, Some(now));
         sitemaps
     }
 
-    /// A robots.txt fetch was lost with its worker: ask again.
-    pub fn robots_lost(&mut self, host: &str) {
+    /// A robots.txt fetch was lost with its worker at `now`: ask again,
+    /// a delay after `now` (its request, if any, started before).
+    pub fn robots_lost(&mut self, host: &str, now: Instant) {
         let Some(&id) = self.host_ids.get(host) else { return };
         let h = &mut self.hosts[id.index()];
         if let RobotsState::Fetching { attempts } = h.robots {
+            h.delay_from(now);
             h.robots = RobotsState::Wanted { attempts: attempts.saturating_sub(1) };
             self.robots_wanted.push_back(id);
         }
@@ -227,7 +233,7 @@ mod tests {
         let now = Instant::now();
         let body = big_robots();
         let done = |f: &mut Frontier, host: &str| {
-            f.robots_done(host, &RobotsFetch::Response { status: 200, body: &body }, now)
+            f.robots_done(host, &RobotsFetch::Response { status: 200, body: &body }, None, now)
         };
         f.push("http://a.test/1", 0, 0);
         f.push("http://b.test/1", 0, 0);
@@ -238,7 +244,7 @@ mod tests {
         assert!(f.robots_wanted(now).is_none(), "over budget, and a.test is busy");
         assert_eq!(fetched(&mut f, now), [("http://a.test/1".to_owned(), true)]);
         assert!(f.robots_wanted(now).is_none(), "a.test still has a fetch in flight");
-        f.complete("http://a.test/1", now, Feedback { status: Some(200), retry_after: None });
+        f.complete("http://a.test/1", now, Feedback { status: Some(200), ..Default::default() });
         let (b, _) = f.robots_wanted(now).expect("a.test idle: its rules go, b.test's come");
         assert_eq!(b, "b.test");
         assert_eq!(f.rules_memory().0, 0);
@@ -278,7 +284,7 @@ mod tests {
         }
         while let Some((host, _)) = f.robots_wanted(now) {
             let body = "User-agent: *\nDisallow: /private\n";
-            f.robots_done(&host, &RobotsFetch::Response { status: 200, body }, now);
+            f.robots_done(&host, &RobotsFetch::Response { status: 200, body }, None, now);
         }
         assert_eq!(fetched(&mut f, now).len(), 100);
         let (held, _, evictions) = f.rules_memory();

@@ -70,7 +70,7 @@ fn per_host_cap_and_delay_hold() {
     let first: Vec<_> = urls(&mut f, t0);
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(f.pop(t0, false).unwrap().is_none(), "delayed hosts never go to a prefetch buffer");
-    f.complete("http://a.test/0", t0, Feedback { status: Some(200), retry_after: None });
+    f.complete("http://a.test/0", t0, Feedback { status: Some(200), ..Default::default() });
     assert!(f.pop(t0, true).unwrap().is_none(), "delay not over");
     let t1 = t0 + Duration::from_millis(100);
     assert_eq!(urls(&mut f, t1), ["http://a.test/1"]);
@@ -87,7 +87,11 @@ fn throttled_host_backs_off() {
     f.complete(
         &a.url,
         t0,
-        Feedback { status: Some(429), retry_after: Some(Duration::from_secs(2)) },
+        Feedback {
+            status: Some(429),
+            retry_after: Some(Duration::from_secs(2)),
+            ..Default::default()
+        },
     );
     assert_eq!(urls(&mut f, t0), ["http://127.0.0.1:2/c"]);
     assert_eq!(f.next_wake(), Some(t0 + Duration::from_secs(2)));
@@ -110,7 +114,7 @@ fn robots_gate_a_host_until_known() {
     assert_eq!(url, "http://127.0.0.1:7/robots.txt");
     assert!(f.robots_wanted(now).is_none(), "asked once");
     let body = "User-agent: *\nDisallow: /private\n";
-    f.robots_done(&host, &RobotsFetch::Response { status: 200, body }, t0);
+    f.robots_done(&host, &RobotsFetch::Response { status: 200, body }, None, t0);
     let got: Vec<_> = std::iter::from_fn(|| f.pop(t0, true).unwrap()).collect();
     assert_eq!(got.len(), 2);
     assert!(matches!(&got[0], Popped::Fetch(q) if q.url.ends_with("/ok")));
@@ -132,7 +136,7 @@ fn robots_server_error_retries_then_gives_up_on_the_host() {
     f.push("http://127.0.0.1:8/b", 1, 0);
     for attempt in 0..crate::politeness::robots::MAX_ATTEMPTS {
         let (host, _) = f.robots_wanted(now).expect("robots wanted again");
-        f.robots_done(&host, &RobotsFetch::Response { status: 500, body: "" }, now);
+        f.robots_done(&host, &RobotsFetch::Response { status: 500, body: "" }, None, now);
         if attempt + 1 < crate::politeness::robots::MAX_ATTEMPTS {
             assert!(f.robots_wanted(now).is_none(), "a retry waits for its back-off");
             assert!(f.next_wake().is_some_and(|t| t > now));

@@ -12,7 +12,7 @@
 pub mod backoff;
 pub mod robots;
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Default delay between requests to one public host.
 pub const PUBLIC_DELAY: Duration = Duration::from_millis(250);
@@ -55,6 +55,21 @@ impl PolitenessConfig {
     }
 }
 
+/// When a request reported as started at `started_us` (microseconds since
+/// the Unix epoch, a worker's wall clock on this machine) started, on the
+/// monotonic clock. `wall_now` and `mono_now` are the two clocks read
+/// together, the wall clock first: the result errs late, never early (so
+/// a delay counted from it is never short), and is never after `mono_now`.
+pub fn request_start(started_us: u64, wall_now: SystemTime, mono_now: Instant) -> Instant {
+    // Rounded up to the next microsecond: the report truncated it.
+    let started = UNIX_EPOCH + Duration::from_micros(started_us.saturating_add(1));
+    match wall_now.duration_since(started) {
+        Ok(ago) => mono_now.checked_sub(ago).unwrap_or(mono_now),
+        // After `wall_now` (a clock step, or the rounding): no later than now.
+        Err(_) => mono_now,
+    }
+}
+
 /// Is `host` (`host[:port]`) a loopback name or address?
 pub fn is_loopback(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
@@ -78,6 +93,23 @@ mod tests {
         for h in ["example.com", "10.0.0.1:80", "[2001:db8::1]:80"] {
             assert!(!is_loopback(h), "{h}");
         }
+    }
+
+    #[test]
+    fn request_start_maps_the_wall_clock_without_erring_early() {
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mono = Instant::now();
+        let us = |d: Duration| {
+            u64::try_from((wall - d).duration_since(UNIX_EPOCH).unwrap().as_micros()).unwrap()
+        };
+        // 250 ms ago, to the microsecond (rounded up by one).
+        let at = request_start(us(Duration::from_millis(250)), wall, mono);
+        assert_eq!(mono - at, Duration::from_millis(250) - Duration::from_micros(1));
+        // Reported after the coordinator's wall clock: now, not later.
+        assert_eq!(request_start(us(Duration::ZERO) + 5_000, wall, mono), mono);
+        assert_eq!(request_start(us(Duration::ZERO), wall, mono), mono);
+        // Absurdly long ago (clock step): no panic, as early as the clock goes.
+        assert!(request_start(0, wall, mono) <= mono);
     }
 
     #[test]

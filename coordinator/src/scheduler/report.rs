@@ -60,7 +60,8 @@ impl Scheduler<'_> {
             InFlight::Robots { host, .. } => {
                 let fetch = crate::politeness::robots::RobotsFetch::from_report(&r);
                 tracing::info!(host = %host, status = ?r.status, outcome = r.outcome.kind(), "robots.txt");
-                let sitemaps = self.frontier.robots_done(&host, &fetch, now);
+                let started = request_start(&r);
+                let sitemaps = self.frontier.robots_done(&host, &fetch, started, now);
                 if self.config.sitemaps {
                     self.sitemaps.want(sitemaps, &self.config.scope);
                 }
@@ -95,6 +96,7 @@ impl Scheduler<'_> {
             Feedback {
                 status: r.status,
                 retry_after: r.retry_after_secs.map(|s| Duration::from_secs(u64::from(s))),
+                started: request_start(&r),
             },
         );
         self.crashes.cleared(&q.url);
@@ -154,7 +156,7 @@ impl Scheduler<'_> {
             let q = match lease {
                 InFlight::Page(q) => q,
                 InFlight::Robots { host, .. } => {
-                    self.frontier.robots_lost(&host);
+                    self.frontier.robots_lost(&host, now);
                     continue;
                 }
                 InFlight::Sitemap { url } => {
@@ -162,7 +164,12 @@ impl Scheduler<'_> {
                     continue;
                 }
             };
-            self.frontier.complete(&q.url, now, Feedback::default());
+            // Its request, if any, started before now.
+            self.frontier.complete(
+                &q.url,
+                now,
+                Feedback { started: Some(now), ..Feedback::default() },
+            );
             if innocent {
                 self.frontier.requeue(q);
                 continue;
@@ -197,6 +204,14 @@ impl Scheduler<'_> {
         self.writer.send(StoreOp::Page { record: Box::new(record), retire, enqueue, body })?;
         Ok(())
     }
+}
+
+/// When the report's last request started, on this process's monotonic
+/// clock (the clocks are read now, wall clock first: see
+/// [`crate::politeness::request_start`]).
+fn request_start(r: &PageReport) -> Option<Instant> {
+    let wall = SystemTime::now();
+    r.request_started_us.map(|us| crate::politeness::request_start(us, wall, Instant::now()))
 }
 
 /// A record for a URL the coordinator decided about without a fetch.

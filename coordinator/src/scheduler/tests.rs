@@ -201,6 +201,7 @@ impl Drive<'_> {
             content_type: Some("text/html".into()),
             bytes: 10,
             fetched_at_ms: 1,
+            request_started_us: None,
             elapsed_ms: 1,
             outcome,
             title: None,

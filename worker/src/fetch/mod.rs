@@ -40,6 +40,15 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     retry::parse_retry_after(v, SystemTime::now())
 }
 
+/// The wall clock in microseconds since the Unix epoch: read when a
+/// request's answer (or failure) is back, so the server had it by then
+/// (see [`PageReport::request_started_us`]).
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// A URL the guard refused: recorded, never requested.
 fn blocked_outcome(blocked: &guard::Blocked, report: &mut PageReport) -> FetchOutcome {
     tracing::info!(url = %report.url, host = %blocked.host, addr = %blocked.addr, "blocked");
@@ -95,6 +104,7 @@ impl Fetcher {
             content_type: None,
             bytes: 0,
             fetched_at_ms,
+            request_started_us: None,
             elapsed_ms: 0,
             outcome: FetchOutcome::Ok,
             title: None,
@@ -281,7 +291,9 @@ impl Fetcher {
             if let Err(blocked) = self.guard.check_url(&url) {
                 return Err(blocked_outcome(&blocked, report));
             }
-            let mut resp = match self.client.get(url.clone()).send().await {
+            let sent = self.client.get(url.clone()).send().await;
+            report.request_started_us = Some(now_us());
+            let mut resp = match sent {
                 Ok(r) => r,
                 Err(e) => return Err(outcome::from_request_error(&e)),
             };
@@ -342,7 +354,9 @@ impl Fetcher {
             attempt = attempt.saturating_add(1);
             report.attempts = attempt;
             let can_retry = attempt <= s.retries;
-            let (delay, reason) = match self.client.get(url.clone()).send().await {
+            let sent = self.client.get(url.clone()).send().await;
+            report.request_started_us = Some(now_us());
+            let (delay, reason) = match sent {
                 Err(e) => {
                     let outcome = outcome::from_request_error(&e);
                     if !(can_retry && retry::retryable_error(&e)) {

@@ -277,6 +277,7 @@ mod tests {
             content_type: None,
             bytes: 0,
             fetched_at_ms: 0,
+            request_started_us: None,
             elapsed_ms: 0,
             outcome,
             title: None,
