@@ -1,0 +1,49 @@
+//! Test support for the end-to-end tests, one concept per file. Tests
+//! import it all with `use crate::support::*` (or through the `harness`
+//! facade, which re-exports it under the names older tests use).
+//!
+//! - [`command`]: the `trawl` builder, runs with deadlines, captured output.
+//! - [`summary`]: the `--json` crawl summary (`Output::summary`).
+//! - [`procfs`]: `/proc` readers, worker processes, signals.
+//! - [`http`]: the one HTTP/1.1 client (127.0.0.1 only).
+//! - [`servers`]: loopback test servers (raw answers; logged hits).
+//! - [`timing`]: polling with deadlines, request-timing analysis, a seeded RNG.
+//! - [`fixtures`]: temp stores, query output, the API advert, site URL sets.
+//! - [`quiet_crawl`]: a crawl held live but quiet for API and query tests.
+//! - [`slow_crawl`]: a crawl slowed by `--delay`, for watching it run.
+//! - [`formats`]: CSV, Prometheus text, JSON paths, gzip.
+//! - [`sets`]: set assertions with short diffs.
+
+// Each test module uses a different subset of the helpers.
+
+pub mod command;
+pub mod fixtures;
+pub mod formats;
+pub mod http;
+pub mod procfs;
+pub mod quiet_crawl;
+pub mod servers;
+pub mod sets;
+pub mod slow_crawl;
+pub mod summary;
+pub mod timing;
+
+pub use command::*;
+pub use fixtures::*;
+pub use formats::*;
+pub use http::*;
+pub use procfs::*;
+pub use quiet_crawl::*;
+pub use servers::*;
+pub use sets::*;
+pub use slow_crawl::*;
+// `summary_restarts`/`summary_workers` stay for test files written against
+// the human summary; new tests read `Output::summary()`.
+#[allow(unused_imports)]
+pub use summary::*;
+pub use timing::*;
+
+// Names the query, API, export and dashboard tests used for helpers
+// that had a second copy in `query_support.rs`; one helper now serves both.
+pub use fixtures::{api_addr as advertised_api, records_by_url as by_url, wait_api as await_api};
+pub use procfs::is_running as running;
