@@ -39,5 +39,7 @@ mod export;
 mod dashboard;
 // `trawl bench`: the matrix and the frontier-at-scale mode.
 mod bench;
+// The OpenAPI document against the live server, by schemathesis.
+mod schemathesis;
 // Issue 14: closed pipes, signals, exit codes, --json, metrics, extract, packaging.
 mod ux;
