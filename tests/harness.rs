@@ -3,4 +3,4 @@
 //! per file.
 
 #[allow(unused_imports)]
-pub use crate::support::*;
+pub(crate) use crate::support::*;

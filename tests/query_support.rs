@@ -3,4 +3,4 @@
 //! files written against the old name still build.
 
 #[allow(unused_imports)]
-pub use crate::support::*;
+pub(crate) use crate::support::*;

@@ -10,22 +10,22 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Default deadline for one `trawl` invocation.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Path of the binary under test.
-pub fn trawl_bin() -> &'static str {
+pub(crate) fn trawl_bin() -> &'static str {
     env!("CARGO_BIN_EXE_trawl")
 }
 
 /// A `trawl` command line.
-pub struct Trawl {
+pub(crate) struct Trawl {
     cmd: Command,
     line: String,
 }
 
 impl Trawl {
     /// `trawl SUBCOMMAND`, with logging quiet and no proxy settings.
-    pub fn new(subcommand: &str) -> Self {
+    pub(crate) fn new(subcommand: &str) -> Self {
         let mut cmd = Command::new(trawl_bin());
         cmd.arg(subcommand)
             .env("RUST_LOG", "warn")
@@ -41,12 +41,12 @@ impl Trawl {
     }
 
     /// `trawl crawl SEED --store STORE`.
-    pub fn crawl(seed: &str, store: &Path) -> Self {
+    pub(crate) fn crawl(seed: &str, store: &Path) -> Self {
         Self::new("crawl").arg(seed).arg("--store").arg(store)
     }
 
     /// Appends one argument.
-    pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
+    pub(crate) fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Self {
         self.line.push(' ');
         self.line.push_str(&a.as_ref().to_string_lossy());
         self.cmd.arg(a);
@@ -54,7 +54,7 @@ impl Trawl {
     }
 
     /// Appends several arguments.
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -66,19 +66,19 @@ impl Trawl {
     }
 
     /// Sets an environment variable.
-    pub fn env(mut self, k: &str, v: &str) -> Self {
+    pub(crate) fn env(mut self, k: &str, v: &str) -> Self {
         self.cmd.env(k, v);
         self
     }
 
     /// Runs to completion within [`RUN_TIMEOUT`].
-    pub fn run(self) -> Output {
+    pub(crate) fn run(self) -> Output {
         self.run_within(RUN_TIMEOUT)
     }
 
     /// Runs to completion; kills it (and its children) and fails the test
     /// if it takes longer than `limit`.
-    pub fn run_within(self, limit: Duration) -> Output {
+    pub(crate) fn run_within(self, limit: Duration) -> Output {
         let line = self.line.clone();
         let mut running = self.spawn();
         let start = Instant::now();
@@ -107,7 +107,7 @@ impl Trawl {
     }
 
     /// Starts it with stdout and stderr captured in the background.
-    pub fn spawn(mut self) -> Running {
+    pub(crate) fn spawn(mut self) -> Running {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child =
             self.cmd.spawn().unwrap_or_else(|e| panic!("spawning `{}`: {e}", self.line));
@@ -126,7 +126,7 @@ fn drain(mut r: impl std::io::Read + Send + 'static) -> JoinHandle<String> {
 }
 
 /// The last `max` bytes of `s` (on a char boundary).
-pub fn tail(s: &str, max: usize) -> &str {
+pub(crate) fn tail(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -139,21 +139,21 @@ pub fn tail(s: &str, max: usize) -> &str {
 
 /// A started `trawl` process. Dropping it kills the process (and the
 /// children it still has) so a failing test leaks nothing.
-pub struct Running {
-    pub child: Child,
-    pub line: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) line: String,
     out: Option<JoinHandle<String>>,
     err: Option<JoinHandle<String>>,
 }
 
 impl Running {
     /// Its pid.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Waits for its exit within `limit`, or kills it and fails.
-    pub fn wait_within(mut self, limit: Duration) -> Output {
+    pub(crate) fn wait_within(mut self, limit: Duration) -> Output {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -193,18 +193,18 @@ impl Drop for Running {
 
 /// A finished `trawl` run.
 #[derive(Debug)]
-pub struct Output {
-    pub line: String,
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
+pub(crate) struct Output {
+    pub(crate) line: String,
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
 }
 
 impl Output {
     /// Fails with both streams unless the exit code was 0.
     #[track_caller]
-    pub fn success(self) -> Self {
+    pub(crate) fn success(self) -> Self {
         assert!(
             self.status.success(),
             "`{}` failed ({}) after {:?}\n--- stdout (tail)\n{}\n--- stderr (tail)\n{}",
@@ -218,25 +218,25 @@ impl Output {
     }
 
     /// The exit code (`None` if killed by a signal).
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 }
 
 /// `trawl query --store STORE ARGS...`, whatever its exit status.
-pub fn query_out(store: &Path, args: &[String]) -> Output {
+pub(crate) fn query_out(store: &Path, args: &[String]) -> Output {
     Trawl::new("query").arg("--store").arg(store).args(args).run_within(Duration::from_secs(60))
 }
 
 /// Same, with `&str` arguments.
-pub fn query_args(store: &Path, args: &[&str]) -> Output {
+pub(crate) fn query_args(store: &Path, args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     query_out(store, &args)
 }
 
 /// Runs `cmd` with a deadline, killing its whole process group on expiry.
 /// Returns `(exit success, stdout, stderr)`.
-pub fn run_bounded(
+pub(crate) fn run_bounded(
     mut cmd: std::process::Command,
     limit: Duration,
 ) -> Result<(bool, Vec<u8>, String), String> {

@@ -12,29 +12,29 @@ use std::time::Duration;
 
 /// A temporary directory for one test; the store itself is a not yet
 /// existing subdirectory, so tests can check whether it was created.
-pub struct TestDir {
-    pub dir: tempfile::TempDir,
+pub(crate) struct TestDir {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl TestDir {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::Builder::new().prefix("trawl-e2e-").tempdir().expect("tempdir");
         TestDir { dir }
     }
 
     /// `<tmp>/store` (not created).
-    pub fn store(&self) -> PathBuf {
+    pub(crate) fn store(&self) -> PathBuf {
         self.dir.path().join("store")
     }
 
     /// `<tmp>/name`.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 }
 
 /// `trawl query --store STORE --format jsonl EXTRA...`, parsed.
-pub fn query_jsonl_with(store: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+pub(crate) fn query_jsonl_with(store: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
     let out = Trawl::new("query")
         .arg("--store")
         .arg(store)
@@ -46,7 +46,7 @@ pub fn query_jsonl_with(store: &Path, extra: &[&str]) -> Vec<serde_json::Value> 
 }
 
 /// Parses JSON lines, failing on a bad line with its number.
-pub fn parse_jsonl(text: &str) -> Vec<serde_json::Value> {
+pub(crate) fn parse_jsonl(text: &str) -> Vec<serde_json::Value> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -58,29 +58,29 @@ pub fn parse_jsonl(text: &str) -> Vec<serde_json::Value> {
 }
 
 /// Every stored page as JSON.
-pub fn query_jsonl(store: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn query_jsonl(store: &Path) -> Vec<serde_json::Value> {
     query_jsonl_with(store, &[])
 }
 
 /// A string field of a page record ("" if missing or null).
-pub fn s<'a>(page: &'a serde_json::Value, key: &str) -> &'a str {
+pub(crate) fn s<'a>(page: &'a serde_json::Value, key: &str) -> &'a str {
     page.get(key).and_then(serde_json::Value::as_str).unwrap_or("")
 }
 
 /// A number field of a page record.
-pub fn n(page: &serde_json::Value, key: &str) -> Option<u64> {
+pub(crate) fn n(page: &serde_json::Value, key: &str) -> Option<u64> {
     page.get(key).and_then(serde_json::Value::as_u64)
 }
 
 /// Joins a base URL ending in '/' and an absolute path ("/" -> the base).
-pub fn join_url(base: &str, path: &str) -> String {
+pub(crate) fn join_url(base: &str, path: &str) -> String {
     assert!(base.ends_with('/'), "base {base:?} must end with '/'");
     assert!(path.starts_with('/'), "path {path:?} must start with '/'");
     format!("{}{}", base, &path[1..])
 }
 
 /// The API address the crawl on `store` advertises, once it does.
-pub fn api_addr(store: &Path) -> Option<String> {
+pub(crate) fn api_addr(store: &Path) -> Option<String> {
     let text = std::fs::read_to_string(store.join("trawl-api.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v.get("addr")?.as_str().map(str::to_owned)
@@ -88,7 +88,7 @@ pub fn api_addr(store: &Path) -> Option<String> {
 
 /// Waits (up to 30 s) for the running crawl to advertise its API.
 #[track_caller]
-pub fn wait_api(store: &Path, running: &Running) -> String {
+pub(crate) fn wait_api(store: &Path, running: &Running) -> String {
     let mut addr = None;
     let ok = wait_until(Duration::from_secs(30), || {
         addr = api_addr(store);
@@ -101,7 +101,7 @@ pub fn wait_api(store: &Path, running: &Running) -> String {
 
 /// `trawl status --store STORE --json`, parsed; `None` if it failed (the
 /// crawl is not up yet, or finished).
-pub fn status_json(store: &Path) -> Option<serde_json::Value> {
+pub(crate) fn status_json(store: &Path) -> Option<serde_json::Value> {
     let out = Trawl::new("status")
         .arg("--store")
         .arg(store)
@@ -115,7 +115,7 @@ pub fn status_json(store: &Path) -> Option<serde_json::Value> {
 
 /// Records by URL; fails if a URL was stored twice.
 #[track_caller]
-pub fn records_by_url(
+pub(crate) fn records_by_url(
     pages: &[serde_json::Value],
 ) -> std::collections::BTreeMap<String, serde_json::Value> {
     let mut by_url = std::collections::BTreeMap::new();
@@ -132,14 +132,14 @@ pub fn records_by_url(
 }
 
 /// The URLs of the generated site reachable from `/`.
-pub fn site_urls(server: &trawl_site::SiteServer) -> BTreeSet<String> {
+pub(crate) fn site_urls(server: &trawl_site::SiteServer) -> BTreeSet<String> {
     let base = server.base_url();
     server.spec().reachable_paths().iter().map(|p| join_url(&base, p)).collect()
 }
 
 /// The on-site pages page `i` links to (`<a href>`, `<base href>`
 /// honoured), as page numbers, from the rendered HTML.
-pub fn site_links(server: &trawl_site::SiteServer, i: u32) -> BTreeSet<u32> {
+pub(crate) fn site_links(server: &trawl_site::SiteServer, i: u32) -> BTreeSet<u32> {
     let base = server.base_url();
     let origin = base.trim_end_matches('/');
     let offsite = origin.replace("127.0.0.1", "localhost");

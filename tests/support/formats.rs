@@ -7,12 +7,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The value at a dotted path (`fields.posts`), `None` if absent.
-pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(v, |v, k| v.get(k))
 }
 
 /// A value as query text: strings bare, everything else as JSON.
-pub fn text_of(v: &Value) -> String {
+pub(crate) fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -20,18 +20,18 @@ pub fn text_of(v: &Value) -> String {
 }
 
 /// The URLs of records, in order.
-pub fn urls_of(rows: &[Value]) -> Vec<String> {
+pub(crate) fn urls_of(rows: &[Value]) -> Vec<String> {
     rows.iter().map(|r| s(r, "url").to_owned()).collect()
 }
 
 /// `host:port` of a URL.
-pub fn authority(url: &str) -> String {
+pub(crate) fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.split(['/', '?', '#']).next().unwrap_or("").to_owned()
 }
 
 /// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF).
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
@@ -72,15 +72,15 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 /// One sample of the Prometheus text format.
 #[derive(Debug, Clone)]
-pub struct Sample {
-    pub name: String,
-    pub labels: BTreeMap<String, String>,
-    pub value: f64,
+pub(crate) struct Sample {
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) value: f64,
 }
 
 /// Parses the Prometheus text exposition format (0.0.4): `# HELP`/`# TYPE`
 /// comments and `name{label="v",...} value` lines. Errors name the line.
-pub fn parse_prometheus(text: &str) -> Result<Vec<Sample>, String> {
+pub(crate) fn parse_prometheus(text: &str) -> Result<Vec<Sample>, String> {
     let mut out = Vec::new();
     let name_ok = |n: &str| {
         !n.is_empty()
@@ -173,7 +173,7 @@ pub fn parse_prometheus(text: &str) -> Result<Vec<Sample>, String> {
 
 /// The single unlabelled sample `name`.
 #[track_caller]
-pub fn metric(samples: &[Sample], name: &str) -> f64 {
+pub(crate) fn metric(samples: &[Sample], name: &str) -> f64 {
     let found: Vec<&Sample> =
         samples.iter().filter(|s| s.name == name && s.labels.is_empty()).collect();
     assert_eq!(found.len(), 1, "exactly one unlabelled {name} sample: {found:?}");
@@ -181,7 +181,7 @@ pub fn metric(samples: &[Sample], name: &str) -> f64 {
 }
 
 /// The gzip encoding of `data` (stored deflate blocks: valid, not small).
-pub fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = !0u32;
         for &b in data {

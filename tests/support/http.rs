@@ -9,26 +9,26 @@ use std::time::Duration;
 
 /// A response as read off the wire.
 #[derive(Debug, Clone)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+pub(crate) struct HttpResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl HttpResponse {
     /// A header's value (case-insensitive name).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body as (lossy) UTF-8.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The body as JSON (fails the test if it is not).
     #[track_caller]
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", tail(&self.text(), 2000)))
     }
@@ -38,7 +38,7 @@ impl HttpResponse {
 /// connection, `Connection: close`; handles Content-Length and chunked.
 /// Fails the test if the server cannot be reached or sends no response.
 #[track_caller]
-pub fn http(
+pub(crate) fn http(
     addr: &str,
     method: &str,
     target: &str,
@@ -51,7 +51,7 @@ pub fn http(
 
 /// [`http`] for callers that expect a server that may be going away: the
 /// failure as text instead of a panic.
-pub fn try_http(
+pub(crate) fn try_http(
     addr: &str,
     method: &str,
     target: &str,
@@ -112,7 +112,7 @@ pub fn try_http(
 
 /// `(status, body as text)` of one request; status 0 (and an empty body)
 /// if no response came, e.g. because the crawl was just stopping.
-pub fn http_call(
+pub(crate) fn http_call(
     addr: &str,
     method: &str,
     path: &str,
@@ -150,7 +150,7 @@ fn dechunk(mut s: &[u8]) -> Vec<u8> {
 
 /// GET with an optional bearer token.
 #[track_caller]
-pub fn get(addr: &str, target: &str, token: Option<&str>) -> HttpResponse {
+pub(crate) fn get(addr: &str, target: &str, token: Option<&str>) -> HttpResponse {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> =
         auth.as_deref().map(|a| vec![("Authorization", a)]).unwrap_or_default();
@@ -159,7 +159,7 @@ pub fn get(addr: &str, target: &str, token: Option<&str>) -> HttpResponse {
 
 /// POST a JSON (or any) body with `Content-Type: application/json`.
 #[track_caller]
-pub fn post_json(addr: &str, target: &str, body: &str, token: Option<&str>) -> HttpResponse {
+pub(crate) fn post_json(addr: &str, target: &str, body: &str, token: Option<&str>) -> HttpResponse {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(a) = &auth {
@@ -169,7 +169,7 @@ pub fn post_json(addr: &str, target: &str, body: &str, token: Option<&str>) -> H
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-pub fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -182,7 +182,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 /// `name=value&...`, form-urlencoded.
-pub fn query_string(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn query_string(pairs: &[(&str, &str)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         q.append_pair(k, v);
@@ -192,6 +192,6 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
 
 /// Turns API parameter pairs into the equivalent `trawl query` flags
 /// (`--name=value`, so values may start with `-`).
-pub fn pairs_to_flags(pairs: &[(&str, &str)]) -> Vec<String> {
+pub(crate) fn pairs_to_flags(pairs: &[(&str, &str)]) -> Vec<String> {
     pairs.iter().map(|(k, v)| format!("--{}={v}", k.replace('_', "-"))).collect()
 }

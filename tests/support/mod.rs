@@ -16,34 +16,36 @@
 
 // Each test module uses a different subset of the helpers.
 
-pub mod command;
-pub mod fixtures;
-pub mod formats;
-pub mod http;
-pub mod procfs;
-pub mod quiet_crawl;
-pub mod servers;
-pub mod sets;
-pub mod slow_crawl;
-pub mod summary;
-pub mod timing;
+pub(crate) mod command;
+pub(crate) mod fixtures;
+pub(crate) mod formats;
+pub(crate) mod http;
+pub(crate) mod procfs;
+pub(crate) mod quiet_crawl;
+pub(crate) mod servers;
+pub(crate) mod sets;
+pub(crate) mod slow_crawl;
+pub(crate) mod summary;
+pub(crate) mod timing;
 
-pub use command::*;
-pub use fixtures::*;
-pub use formats::*;
-pub use http::*;
-pub use procfs::*;
-pub use quiet_crawl::*;
-pub use servers::*;
-pub use sets::*;
-pub use slow_crawl::*;
+pub(crate) use command::*;
+pub(crate) use fixtures::*;
+pub(crate) use formats::*;
+pub(crate) use http::*;
+pub(crate) use procfs::*;
+pub(crate) use quiet_crawl::*;
+pub(crate) use servers::*;
+pub(crate) use sets::*;
+pub(crate) use slow_crawl::*;
 // `summary_restarts`/`summary_workers` stay for test files written against
 // the human summary; new tests read `Output::summary()`.
 #[allow(unused_imports)]
-pub use summary::*;
-pub use timing::*;
+pub(crate) use summary::*;
+pub(crate) use timing::*;
 
 // Names the query, API, export and dashboard tests used for helpers
 // that had a second copy in `query_support.rs`; one helper now serves both.
-pub use fixtures::{api_addr as advertised_api, records_by_url as by_url, wait_api as await_api};
-pub use procfs::is_running as running;
+pub(crate) use fixtures::{
+    api_addr as advertised_api, records_by_url as by_url, wait_api as await_api,
+};
+pub(crate) use procfs::is_running as running;

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 /// One process as seen in `/proc/PID/stat`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProcStat {
-    pub pid: u32,
-    pub state: char,
-    pub ppid: u32,
+pub(crate) struct ProcStat {
+    pub(crate) pid: u32,
+    pub(crate) state: char,
+    pub(crate) ppid: u32,
     /// Start time in clock ticks since boot (tells a reused pid apart).
-    pub start: u64,
+    pub(crate) start: u64,
 }
 
 /// Reads `/proc/PID/stat`; `None` if the process does not exist.
-pub fn proc_stat(pid: u32) -> Option<ProcStat> {
+pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // "pid (comm) state ppid ..."; comm may contain spaces and parens.
     let close = text.rfind(')')?;
@@ -31,7 +31,7 @@ pub fn proc_stat(pid: u32) -> Option<ProcStat> {
 }
 
 /// The command line of a process (empty if gone).
-pub fn cmdline(pid: u32) -> Vec<String> {
+pub(crate) fn cmdline(pid: u32) -> Vec<String> {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| {
             b.split(|&c| c == 0)
@@ -43,7 +43,7 @@ pub fn cmdline(pid: u32) -> Vec<String> {
 }
 
 /// Pids whose parent is `ppid`.
-pub fn children_of(ppid: u32) -> Vec<u32> {
+pub(crate) fn children_of(ppid: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     let mut kids: Vec<u32> = dir
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -55,7 +55,7 @@ pub fn children_of(ppid: u32) -> Vec<u32> {
 
 /// Pids whose parent is `pid`, from `/proc/PID/task/*/children` (much
 /// faster than scanning `/proc`, for racing a just-forked child).
-pub fn children_fast(pid: u32) -> Vec<u32> {
+pub(crate) fn children_fast(pid: u32) -> Vec<u32> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
     let mut kids = Vec::new();
     for t in tasks.flatten() {
@@ -67,7 +67,7 @@ pub fn children_fast(pid: u32) -> Vec<u32> {
 }
 
 /// Children of `ppid` that are `trawl worker` processes.
-pub fn worker_children(ppid: u32) -> Vec<ProcStat> {
+pub(crate) fn worker_children(ppid: u32) -> Vec<ProcStat> {
     children_of(ppid)
         .into_iter()
         .filter(|&pid| cmdline(pid).iter().any(|a| a == "worker"))
@@ -78,12 +78,12 @@ pub fn worker_children(ppid: u32) -> Vec<ProcStat> {
 
 /// Is this exact process (same pid and start time) still running? A
 /// zombie counts as gone.
-pub fn is_alive(p: &ProcStat) -> bool {
+pub(crate) fn is_alive(p: &ProcStat) -> bool {
     proc_stat(p.pid).is_some_and(|now| now.start == p.start && now.state != 'Z' && now.state != 'X')
 }
 
 /// SIGKILL, ignoring errors.
-pub fn kill9(pid: u32) {
+pub(crate) fn kill9(pid: u32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
         // SAFETY: kill(2) with a valid signal number has no memory effects.
         #[allow(unsafe_code)]
@@ -94,7 +94,7 @@ pub fn kill9(pid: u32) {
 }
 
 /// Sends `sig` to `pid`; true if it was delivered.
-pub fn signal(pid: u32, sig: libc::c_int) -> bool {
+pub(crate) fn signal(pid: u32, sig: libc::c_int) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
     // SAFETY: kill(2) with a valid signal number has no memory effects.
     #[allow(unsafe_code)]
@@ -103,17 +103,17 @@ pub fn signal(pid: u32, sig: libc::c_int) -> bool {
 }
 
 /// SIGINT to `pid` (a process this test started).
-pub fn sigint(pid: u32) {
+pub(crate) fn sigint(pid: u32) {
     signal(pid, libc::SIGINT);
 }
 
 /// Is the process still running (not exited, not a zombie)?
-pub fn is_running(pid: u32) -> bool {
+pub(crate) fn is_running(pid: u32) -> bool {
     proc_stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X')
 }
 
 /// Records every live worker child of `pid` not seen before.
-pub fn note_workers(pid: u32, seen: &mut Vec<ProcStat>) {
+pub(crate) fn note_workers(pid: u32, seen: &mut Vec<ProcStat>) {
     for w in worker_children(pid) {
         if !seen.iter().any(|s| s.pid == w.pid && s.start == w.start) {
             seen.push(w);
@@ -124,7 +124,7 @@ pub fn note_workers(pid: u32, seen: &mut Vec<ProcStat>) {
 /// Fails (after killing them) if any of `procs` is still alive `limit`
 /// after the call.
 #[track_caller]
-pub fn assert_all_gone(procs: &[ProcStat], limit: Duration, when: &str) {
+pub(crate) fn assert_all_gone(procs: &[ProcStat], limit: Duration, when: &str) {
     let mut alive = Vec::new();
     wait_until(limit, || {
         alive = procs.iter().filter(|p| is_alive(p)).cloned().collect();

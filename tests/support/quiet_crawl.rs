@@ -15,19 +15,19 @@ use trawl_site::{SiteServer, SiteSpec};
 /// answers: once every site page is stored, the crawl stays up (API
 /// serving, store locked) with a fixed set of stored pages until the
 /// hanging server is dropped.
-pub struct QuietCrawl {
-    pub site: SiteServer,
+pub(crate) struct QuietCrawl {
+    pub(crate) site: SiteServer,
     hang: Option<RawServer>,
-    pub hang_url: String,
-    pub dir: TestDir,
-    pub crawl: Option<Running>,
-    pub addr: String,
-    pub token: Option<String>,
+    pub(crate) hang_url: String,
+    pub(crate) dir: TestDir,
+    pub(crate) crawl: Option<Running>,
+    pub(crate) addr: String,
+    pub(crate) token: Option<String>,
 }
 
 impl QuietCrawl {
     /// Starts it and waits until all `pages` site pages are stored.
-    pub fn start(pages: u32, extra: &[&str]) -> Self {
+    pub(crate) fn start(pages: u32, extra: &[&str]) -> Self {
         let site = SiteServer::start(SiteSpec::with_pages(pages)).expect("site");
         let hang = RawServer::start(|_, path| match path {
             "/robots.txt" => Some(http_response("404 Not Found", &[], "")),
@@ -59,17 +59,17 @@ impl QuietCrawl {
     }
 
     /// The store directory.
-    pub fn store(&self) -> std::path::PathBuf {
+    pub(crate) fn store(&self) -> std::path::PathBuf {
         self.dir.store()
     }
 
     /// The crawl's pid.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.crawl.as_ref().expect("running").pid()
     }
 
     /// Releases the hanging URL and waits for the crawl to end.
-    pub fn finish(&mut self) -> Output {
+    pub(crate) fn finish(&mut self) -> Output {
         drop(self.hang.take());
         self.crawl.take().expect("running").wait_within(Duration::from_secs(30)).success()
     }

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 /// What a [`RawServer`] handler answers: a full raw HTTP response, or
 /// nothing (the connection is held open without an answer).
-pub type Handler = dyn Fn(u16, &str) -> Option<String> + Send + Sync;
+pub(crate) type Handler = dyn Fn(u16, &str) -> Option<String> + Send + Sync;
 
 /// A tiny HTTP/1.0-style server on 127.0.0.1 for hand-made answers:
 /// hanging responses, redirects. Records every request head.
-pub struct RawServer {
-    pub port: u16,
+pub(crate) struct RawServer {
+    pub(crate) port: u16,
     requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -20,7 +20,9 @@ pub struct RawServer {
 
 impl RawServer {
     /// Serves `handler(port, path)` for every request.
-    pub fn start(handler: impl Fn(u16, &str) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub(crate) fn start(
+        handler: impl Fn(u16, &str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -62,12 +64,12 @@ impl RawServer {
     }
 
     /// `http://127.0.0.1:PORT/`.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
     /// The request heads received so far.
-    pub fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("lock").clone()
     }
 }
@@ -99,7 +101,7 @@ fn read_request(conn: &mut std::net::TcpStream) -> Option<(String, String)> {
 }
 
 /// A complete HTTP response with a body.
-pub fn http_response(status: &str, headers: &[(&str, &str)], body: &str) -> String {
+pub(crate) fn http_response(status: &str, headers: &[(&str, &str)], body: &str) -> String {
     let mut r =
         format!("HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
@@ -116,17 +118,17 @@ pub fn http_response(status: &str, headers: &[(&str, &str)], body: &str) -> Stri
 /// (before the client can have it), so `[start, end]` lies inside the
 /// client's own view of the request: overlaps seen here are real.
 #[derive(Clone, Debug)]
-pub struct Hit {
-    pub port: u16,
-    pub path: String,
-    pub head: String,
-    pub start: Duration,
-    pub end: Duration,
+pub(crate) struct Hit {
+    pub(crate) port: u16,
+    pub(crate) path: String,
+    pub(crate) head: String,
+    pub(crate) start: Duration,
+    pub(crate) end: Duration,
 }
 
 impl Hit {
     /// A request header's value (case-insensitive name).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
             k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
@@ -137,16 +139,16 @@ impl Hit {
 /// What a [`LogServer`] answers: status, headers, body, and how long to
 /// hold the answer back (so concurrent requests overlap visibly).
 #[derive(Clone, Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub hold: Duration,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) hold: Duration,
 }
 
 impl Reply {
     /// `status` with a plain-text body.
-    pub fn text(status: u16, body: &str) -> Self {
+    pub(crate) fn text(status: u16, body: &str) -> Self {
         Reply {
             status,
             headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
@@ -156,7 +158,7 @@ impl Reply {
     }
 
     /// 200 with an HTML page titled `title` around `body`.
-    pub fn html(title: &str, body: &str) -> Self {
+    pub(crate) fn html(title: &str, body: &str) -> Self {
         let page = format!(
             "<!DOCTYPE html><html><head><title>{title}</title></head><body>{body}</body></html>"
         );
@@ -169,7 +171,7 @@ impl Reply {
     }
 
     /// 200 with arbitrary bytes of `content_type`.
-    pub fn bytes(content_type: &str, body: Vec<u8>) -> Self {
+    pub(crate) fn bytes(content_type: &str, body: Vec<u8>) -> Self {
         Reply {
             status: 200,
             headers: vec![("Content-Type".into(), content_type.into())],
@@ -179,18 +181,18 @@ impl Reply {
     }
 
     /// 404.
-    pub fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         Self::text(404, "not found\n")
     }
 
     /// Adds a header.
-    pub fn header(mut self, k: &str, v: &str) -> Self {
+    pub(crate) fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.into(), v.into()));
         self
     }
 
     /// Holds the answer back for `d`.
-    pub fn hold(mut self, d: Duration) -> Self {
+    pub(crate) fn hold(mut self, d: Duration) -> Self {
         self.hold = d;
         self
     }
@@ -222,14 +224,14 @@ impl Reply {
 
 /// A request handler of a [`LogServer`]: `(port, path) -> Reply`. It runs
 /// on the connection's own thread, so it may block (bounded!).
-pub type LogHandler = dyn Fn(u16, &str) -> Reply + Send + Sync;
+pub(crate) type LogHandler = dyn Fn(u16, &str) -> Reply + Send + Sync;
 
 /// An HTTP server on one or more 127.0.0.1 ports (distinct ports are
 /// distinct hosts to the crawler) that logs every request with its port,
 /// path, head, start and end time. One thread per connection, blocking
 /// accept, `Connection: close`.
-pub struct LogServer {
-    pub ports: Vec<u16>,
+pub(crate) struct LogServer {
+    pub(crate) ports: Vec<u16>,
     log: std::sync::Arc<std::sync::Mutex<Vec<Hit>>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -237,7 +239,7 @@ pub struct LogServer {
 
 impl LogServer {
     /// Listens on `hosts` ephemeral ports and serves `handler` on all.
-    pub fn start(
+    pub(crate) fn start(
         hosts: usize,
         handler: impl Fn(u16, &str) -> Reply + Send + Sync + 'static,
     ) -> Self {
@@ -280,24 +282,24 @@ impl LogServer {
     }
 
     /// `http://127.0.0.1:PORT/` of host `k`.
-    pub fn base_url(&self, k: usize) -> String {
+    pub(crate) fn base_url(&self, k: usize) -> String {
         format!("http://127.0.0.1:{}/", self.ports[k])
     }
 
     /// Every request answered so far, in the order the answers started.
-    pub fn hits(&self) -> Vec<Hit> {
+    pub(crate) fn hits(&self) -> Vec<Hit> {
         self.log.lock().expect("lock").clone()
     }
 
     /// The requests to one port, by start time.
-    pub fn hits_on(&self, port: u16) -> Vec<Hit> {
+    pub(crate) fn hits_on(&self, port: u16) -> Vec<Hit> {
         let mut v: Vec<Hit> = self.hits().into_iter().filter(|h| h.port == port).collect();
         v.sort_by_key(|h| h.start);
         v
     }
 
     /// How many requests for `path` (any port).
-    pub fn count(&self, path: &str) -> usize {
+    pub(crate) fn count(&self, path: &str) -> usize {
         self.hits().iter().filter(|h| h.path == path).count()
     }
 }

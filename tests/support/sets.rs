@@ -6,7 +6,11 @@ use std::fmt::Display;
 
 /// Fails listing the first few missing and unexpected entries.
 #[track_caller]
-pub fn assert_sets_eq<T: Ord + Display>(what: &str, expected: &BTreeSet<T>, actual: &BTreeSet<T>) {
+pub(crate) fn assert_sets_eq<T: Ord + Display>(
+    what: &str,
+    expected: &BTreeSet<T>,
+    actual: &BTreeSet<T>,
+) {
     let missing: Vec<&T> = expected.difference(actual).collect();
     let extra: Vec<&T> = actual.difference(expected).collect();
     if missing.is_empty() && extra.is_empty() {
@@ -22,7 +26,7 @@ pub fn assert_sets_eq<T: Ord + Display>(what: &str, expected: &BTreeSet<T>, actu
 }
 
 /// "LABEL (N): a, b, c, ... and K more".
-pub fn sample<T: Display>(label: &str, items: &[T]) -> String {
+pub(crate) fn sample<T: Display>(label: &str, items: &[T]) -> String {
     const SHOW: usize = 12;
     let mut s = format!("{label} ({}):", items.len());
     for it in items.iter().take(SHOW) {

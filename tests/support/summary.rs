@@ -10,7 +10,7 @@ impl Output {
     /// stdout line that is a JSON object. Fails the test if there is none
     /// (the run lacked `--json`, or crashed before its summary).
     #[track_caller]
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         summary_json(&self.stdout).unwrap_or_else(|| {
             panic!(
                 "`{}` printed no JSON summary (did it pass --json?)\n--- stdout (tail)\n{}",
@@ -22,20 +22,20 @@ impl Output {
 
     /// `outcomes.KIND` of the JSON summary, 0 if that kind never occurred.
     #[track_caller]
-    pub fn outcome_count(&self, kind: &str) -> u64 {
+    pub(crate) fn outcome_count(&self, kind: &str) -> u64 {
         self.summary()["outcomes"].get(kind).and_then(Value::as_u64).unwrap_or(0)
     }
 
     /// The `workers` of the JSON summary, one row per worker process that
     /// ran (replacements and recycled workers included).
     #[track_caller]
-    pub fn summary_workers(&self) -> Vec<SummaryWorker> {
+    pub(crate) fn summary_workers(&self) -> Vec<SummaryWorker> {
         workers_of(&self.summary())
     }
 }
 
 /// The last line of `stdout` that parses as a JSON object.
-pub fn summary_json(stdout: &str) -> Option<Value> {
+pub(crate) fn summary_json(stdout: &str) -> Option<Value> {
     stdout.lines().rev().find_map(|l| {
         let l = l.trim();
         (l.starts_with('{')).then(|| serde_json::from_str::<Value>(l).ok()).flatten()
@@ -47,7 +47,7 @@ pub fn summary_json(stdout: &str) -> Option<Value> {
 /// so tests written against the prose still compile; prefer
 /// [`Output::summary`]).
 #[allow(dead_code)] // kept for tests on other branches; see above
-pub fn summary_restarts(stdout: &str) -> Option<u64> {
+pub(crate) fn summary_restarts(stdout: &str) -> Option<u64> {
     if let Some(v) = summary_json(stdout) {
         return v["restarts"].as_u64();
     }
@@ -57,18 +57,18 @@ pub fn summary_restarts(stdout: &str) -> Option<u64> {
 
 /// One worker of a crawl summary.
 #[derive(Debug, Clone)]
-pub struct SummaryWorker {
-    pub id: String,
-    pub pid: u32,
-    pub pages: u64,
-    pub exit: String,
+pub(crate) struct SummaryWorker {
+    pub(crate) id: String,
+    pub(crate) pid: u32,
+    pub(crate) pages: u64,
+    pub(crate) exit: String,
 }
 
 /// The workers of a crawl summary: the JSON summary's `workers` when the
 /// run had `--json`, else the rows of the human summary's worker table
 /// (after the `worker pid pages` header, up to the `store:` line).
 #[allow(dead_code)] // kept for tests on other branches
-pub fn summary_workers(stdout: &str) -> Vec<SummaryWorker> {
+pub(crate) fn summary_workers(stdout: &str) -> Vec<SummaryWorker> {
     if let Some(v) = summary_json(stdout) {
         return workers_of(&v);
     }

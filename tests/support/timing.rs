@@ -7,7 +7,7 @@ use super::servers::Hit;
 use std::time::{Duration, Instant};
 
 /// Polls `cond` every 20 ms until it holds or `limit` passes.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     loop {
         if cond() {
@@ -21,14 +21,14 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");
     l.local_addr().expect("local_addr").port()
 }
 
 /// The most requests in progress at once among `hits` (intervals
 /// `[start, end]`; one ending exactly when another starts do not overlap).
-pub fn max_overlap(hits: &[Hit]) -> usize {
+pub(crate) fn max_overlap(hits: &[Hit]) -> usize {
     let mut events: Vec<(Duration, i32)> = Vec::new();
     for h in hits {
         events.push((h.start, 1));
@@ -45,7 +45,7 @@ pub fn max_overlap(hits: &[Hit]) -> usize {
 }
 
 /// Gaps between consecutive request starts, with the two paths.
-pub fn start_gaps(hits: &[Hit]) -> Vec<(Duration, String, String)> {
+pub(crate) fn start_gaps(hits: &[Hit]) -> Vec<(Duration, String, String)> {
     let mut v: Vec<&Hit> = hits.iter().collect();
     v.sort_by_key(|h| h.start);
     v.windows(2).map(|w| (w[1].start - w[0].start, w[0].path.clone(), w[1].path.clone())).collect()
@@ -58,7 +58,7 @@ pub fn start_gaps(hits: &[Hit]) -> Vec<(Duration, String, String)> {
 /// (the request before it and the one after it were spaced correctly), but
 /// only for a quarter of the gaps at most: a crawler that sends requests
 /// in bursts shows the same signature on every other gap.
-pub fn spacing_violations(hits: &[Hit], delay: Duration, jitter: Duration) -> Vec<String> {
+pub(crate) fn spacing_violations(hits: &[Hit], delay: Duration, jitter: Duration) -> Vec<String> {
     let mut v: Vec<&Hit> = hits.iter().collect();
     v.sort_by_key(|h| h.start);
     let mut hard = Vec::new();
@@ -91,10 +91,10 @@ pub fn spacing_violations(hits: &[Hit], delay: Duration, jitter: Duration) -> Ve
 /// A splitmix64 generator for randomized tests: seeded from
 /// `TRAWL_E2E_SEED` if set, else the clock, and the seed is printed so a
 /// failure can be replayed.
-pub struct TestRng(u64);
+pub(crate) struct TestRng(u64);
 
 impl TestRng {
-    pub fn new(test: &str) -> Self {
+    pub(crate) fn new(test: &str) -> Self {
         let seed = std::env::var("TRAWL_E2E_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -107,7 +107,7 @@ impl TestRng {
         TestRng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -116,12 +116,12 @@ impl TestRng {
     }
 
     /// Uniform in `lo..hi` milliseconds.
-    pub fn millis(&mut self, lo: u64, hi: u64) -> Duration {
+    pub(crate) fn millis(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_millis(lo + self.next() % (hi - lo))
     }
 
     /// Uniform in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 }
