@@ -29,6 +29,8 @@ fn schemathesis_finds_no_mismatch_between_openapi_and_server() {
     let live = SlowCrawl::start(300, "0.5", &[]);
     let schema = format!("http://{}/api/openapi.json", live.addr);
     let mut cmd = Command::new("st");
+    // It writes a `.schemathesis/` cache into its working directory.
+    cmd.current_dir(live.dir.path("."));
     cmd.arg("--config-file").arg(CONFIG).arg("run").arg(&schema).args([
         "--max-examples",
         "10",
