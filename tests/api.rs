@@ -9,7 +9,6 @@
 //! its API over a store that does not change.
 
 use crate::harness::*;
-use crate::query_support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -128,15 +127,9 @@ fn check_families(text: &str, samples: &[Sample]) {
 
 #[test]
 fn metrics_follow_a_running_crawl() {
-    let server = SiteServer::start(SiteSpec::with_pages(1500)).expect("site");
-    let dir = TestDir::new();
-    let store = dir.store();
-    let crawl = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "1", "--concurrency", "2", "--delay", "0.02"])
-        .spawn();
-    let addr = await_api(&store, &crawl);
-    let pages = |addr: &str| get(addr, "/api/status", None).json()["pages"].as_u64().unwrap_or(0);
-    assert!(wait_until(Duration::from_secs(30), || pages(&addr) >= 20), "no progress");
+    let live = SlowCrawl::start(1500, "0.02", &[]);
+    live.wait_pages(20);
+    let SlowCrawl { site: server, dir: _dir, crawl, addr } = live;
     let host = authority(&server.base_url());
     let mut totals = Vec::new();
     for _ in 0..3 {
@@ -563,7 +556,7 @@ fn crawl_with_a_stuck_api_client(
     let dir = TestDir::new();
     let store = dir.store();
     let crawl = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "1", "--concurrency", "2", "--delay", "0.01"])
+        .args(["--workers", "1", "--concurrency", "2", "--delay", "0.01", "--json"])
         .spawn();
     let addr = await_api(&store, &crawl);
     let mut stuck = std::net::TcpStream::connect(&addr).expect("connect to the API");
@@ -594,7 +587,7 @@ fn crawl_exits_while_an_api_client_is_stuck() {
         );
     }
     let out = crawl.wait_within(Duration::from_secs(10)).success();
-    assert!(summary_printed && out.stdout.starts_with("crawled 100 pages"), "{}", out.stdout);
+    assert!(summary_printed && out.summary()["pages"] == 100, "{}", out.stdout);
 }
 
 /// "A second SIGINT stops at once", even with a stuck API client.

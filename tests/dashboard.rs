@@ -8,7 +8,6 @@
 //! `/api/stop`) are checked over HTTP too.
 
 use crate::harness::*;
-use crate::query_support::*;
 use scraper::{Html, Selector};
 use std::path::Path;
 use std::time::Duration;
@@ -96,15 +95,10 @@ fn pages_in(dom: &Html) -> u64 {
 
 #[test]
 fn dashboard_shows_a_running_crawl() {
-    let server = SiteServer::start(SiteSpec::with_pages(2000)).expect("site");
-    let dir = TestDir::new();
-    let store = dir.store();
-    let crawl = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "1", "--concurrency", "2", "--delay", "0.02"])
-        .spawn();
-    let addr = await_api(&store, &crawl);
-    let status_pages = || get(&addr, "/api/status", None).json()["pages"].as_u64().unwrap_or(0);
-    assert!(wait_until(Duration::from_secs(30), || status_pages() >= 10), "no progress");
+    let live = SlowCrawl::start(2000, "0.02", &[]);
+    live.wait_pages(10);
+    let SlowCrawl { site: server, dir: _dir, crawl, addr } = live;
+    let status_pages = || api_pages(&addr);
 
     let before = status_pages();
     let first = dump_dom(&format!("http://{addr}/"));

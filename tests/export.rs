@@ -5,7 +5,6 @@
 //! the server sent.
 
 use crate::harness::*;
-use crate::query_support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

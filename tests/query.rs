@@ -13,7 +13,6 @@
 //! noindex, canonical, a depth chain).
 
 use crate::harness::*;
-use crate::query_support::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -31,8 +31,11 @@ fn sigkill_and_resume(name: &str, extra: &[&str]) {
     let dir = TestDir::new();
     let store = dir.store();
     let mut rng = TestRng::new(name);
-    let command =
-        || Trawl::crawl(&base, &store).args(["--workers", "2", "--concurrency", "4"]).args(extra);
+    let command = || {
+        Trawl::crawl(&base, &store)
+            .args(["--workers", "2", "--concurrency", "4", "--json"])
+            .args(extra)
+    };
 
     // Page index -> its hit count when a snapshot first showed it stored.
     let mut frozen: BTreeMap<u32, u32> = BTreeMap::new();
@@ -128,7 +131,7 @@ fn sigkill_and_resume(name: &str, extra: &[&str]) {
 
     if last_snapshot > 0 {
         assert!(
-            out.stdout.contains(&format!("resumed: {last_snapshot} pages were already stored")),
+            out.summary()["resumed_pages"] == last_snapshot,
             "the final run should report resuming {last_snapshot} stored pages:\n{}",
             out.stdout
         );

@@ -351,7 +351,7 @@ fn unreachable_host_is_robots_unreachable_without_a_worker() {
     let dir = TestDir::new();
     let store = dir.store();
     let seed = format!("http://127.0.0.1:{}/", free_port());
-    let out = Trawl::crawl(&seed, &store).run_within(Duration::from_secs(60));
+    let out = Trawl::crawl(&seed, &store).arg("--json").run_within(Duration::from_secs(60));
     assert_eq!(out.code(), Some(3), "no page succeeded is exit code 3: {out:?}");
     eprintln!("crawl of a dead port took {:?}", out.elapsed);
     let pages = query_jsonl(&store);
@@ -361,7 +361,7 @@ fn unreachable_host_is_robots_unreachable_without_a_worker() {
     assert!(s(p, "detail").contains("refused"), "the detail says why: {p}");
     assert!(p["worker"].is_null(), "no worker fetched it: {p}");
     assert!(p["status"].is_null(), "{p}");
-    assert!(out.stdout.contains("robots_unreachable 1"), "summary: {}", out.stdout);
+    assert_eq!(out.outcome_count("robots_unreachable"), 1, "summary: {}", out.stdout);
 }
 
 #[test]

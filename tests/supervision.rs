@@ -82,7 +82,7 @@ fn random_worker_kills_lose_and_duplicate_nothing() {
     let mut rng = TestRng::new("chaos");
     let started = Instant::now();
     let running = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "3", "--concurrency", "2"])
+        .args(["--workers", "3", "--concurrency", "2", "--json"])
         .spawn();
     let pid = running.pid();
     wait_busy(&running, &server, 3, 100);
@@ -147,7 +147,7 @@ fn random_worker_kills_lose_and_duplicate_nothing() {
         "{}",
         sample("pages not ok after worker kills (SIGKILLed holders count as crashes)", &not_ok)
     );
-    let restarts = summary_restarts(&out.stdout).expect("summary has `worker restarts: N`");
+    let restarts = out.summary()["restarts"].as_u64().expect("summary has restarts");
     assert!(
         restarts >= killed.len() as u64,
         "{} live workers were killed but the summary counts {restarts} restarts",
@@ -166,7 +166,7 @@ fn a_frozen_worker_is_killed_and_its_leases_reissued() {
     let dir = TestDir::new();
     let store = dir.store();
     let running = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "2", "--concurrency", "4"])
+        .args(["--workers", "2", "--concurrency", "4", "--json"])
         .spawn();
     let pid = running.pid();
     wait_busy(&running, &server, 2, 100);
@@ -188,12 +188,12 @@ fn a_frozen_worker_is_killed_and_its_leases_reissued() {
         "the crawl finished {waited:?} after the freeze: the frozen worker's leases were \
          not waited for"
     );
-    let victim_line = out
-        .stdout
-        .lines()
-        .find(|l| l.split_whitespace().nth(1) == Some(&victim.pid.to_string()))
-        .unwrap_or_else(|| panic!("no summary line for worker {}:\n{}", victim.pid, out.stdout));
-    assert!(!victim_line.trim_end().ends_with(" ok"), "the frozen worker exited ok? {victim_line}");
+    let victim_row = out
+        .summary_workers()
+        .into_iter()
+        .find(|w| w.pid == victim.pid)
+        .unwrap_or_else(|| panic!("no summary row for worker {}:\n{}", victim.pid, out.stdout));
+    assert_ne!(victim_row.exit, "ok", "the frozen worker exited ok? {victim_row:?}");
     eprintln!("frozen worker killed; crawl ended {waited:?} after the freeze\n{}", out.stdout);
 
     let not_ok = complete_store(&server, &store);
@@ -205,7 +205,7 @@ fn a_frozen_worker_is_killed_and_its_leases_reissued() {
     // Requests the frozen worker made but never reported are made again;
     // it can hold at most 2 x concurrency leases.
     assert!(twice.len() <= 8, "{}", sample("pages fetched twice", &twice));
-    assert!(victim_line.contains("SIGKILL"), "{victim_line}");
+    assert!(victim_row.exit.contains("SIGKILL"), "{victim_row:?}");
 }
 
 /// Polls a running crawl until it exits, recording how many worker
@@ -331,6 +331,7 @@ fn page_that_crashes_workers_becomes_poison() {
     let store = dir.store();
     let running = Trawl::crawl(&server.base_url(), &store)
         .args(["--workers", "2"])
+        .arg("--json")
         .env("TRAWL_WORKER_CRASH_ON", "/page/1999")
         .spawn();
     let (out, workers) = finish(running, RUN_TIMEOUT);
@@ -348,13 +349,13 @@ fn page_that_crashes_workers_becomes_poison() {
     assert_eq!(s(&rec[0], "outcome"), "poison", "{}", rec[0]);
     assert!(rec[0]["status"].is_null(), "{}", rec[0]);
     assert_eq!(server.hits(1999), 0, "the worker aborts before fetching it");
-    let restarts = summary_restarts(&out.stdout).expect("summary has restarts");
+    let restarts = out.summary()["restarts"].as_u64().expect("summary has restarts");
     assert!(
         restarts >= 3,
         "crash limit 3 needs 3 crashed workers, summary says {restarts}:\n{}",
         out.stdout
     );
-    assert!(out.stdout.contains("poison 1"), "summary outcomes:\n{}", out.stdout);
+    assert_eq!(out.outcome_count("poison"), 1, "summary outcomes:\n{}", out.stdout);
 }
 
 /// A slow page whose worker is SIGKILLed from outside, again and again, is
@@ -385,8 +386,9 @@ fn outside_kills_of_a_slow_pages_worker_do_not_make_it_poison() {
     let base = server.base_url(0);
     let dir = TestDir::new();
     let store = dir.store();
-    let running =
-        Trawl::crawl(&base, &store).args(["--workers", "1", "--crash-limit", "2"]).spawn();
+    let running = Trawl::crawl(&base, &store)
+        .args(["--workers", "1", "--crash-limit", "2", "--json"])
+        .spawn();
     let pid = running.pid();
     let kills = 3;
     for round in 1..=kills + 1 {
@@ -411,7 +413,7 @@ fn outside_kills_of_a_slow_pages_worker_do_not_make_it_poison() {
     let rec = query_jsonl_with(&store, &["--url-prefix", &format!("{base}slow")]);
     assert_eq!(rec.len(), 1, "{rec:?}");
     assert_eq!(s(&rec[0], "outcome"), "ok", "{kills} outside kills made {}", rec[0]);
-    let restarts = summary_restarts(&out.stdout).expect("summary has restarts");
+    let restarts = out.summary()["restarts"].as_u64().expect("summary has restarts");
     assert!(restarts >= kills as u64, "{kills} kills, {restarts} restarts:\n{}", out.stdout);
 }
 
@@ -441,7 +443,7 @@ fn scale_up_then_down_while_crawling() {
     // At most 2 requests at a time keeps the crawl going for several
     // seconds whatever the pool size.
     let running = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "1", "--concurrency", "1", "--per-host", "2"])
+        .args(["--workers", "1", "--concurrency", "1", "--per-host", "2", "--json"])
         .spawn();
     let pid = running.pid();
     let addr = wait_api(&store, &running);
@@ -500,10 +502,10 @@ fn scale_up_then_down_while_crawling() {
     assert_all_gone(&workers, Duration::from_secs(3), "after the crawl exited");
     let not_ok = complete_store(&server, &store);
     assert!(not_ok.is_empty(), "{}", sample("pages not ok", &not_ok));
-    let rows = summary_workers(&out.stdout);
+    let rows = out.summary_workers();
     assert!(rows.len() >= 4, "the summary lists every worker that ran: {rows:?}\n{}", out.stdout);
     assert!(rows.iter().all(|w| w.exit == "ok"), "drained workers exit cleanly: {rows:?}");
-    assert_eq!(summary_restarts(&out.stdout), Some(0), "{}", out.stdout);
+    assert_eq!(out.summary()["restarts"], 0, "{}", out.stdout);
 }
 
 #[test]
@@ -513,7 +515,8 @@ fn sigint_then_sigterm_twice_then_resume() {
     let base = server.base_url();
     let dir = TestDir::new();
     let store = dir.store();
-    let command = || Trawl::crawl(&base, &store).args(["--workers", "2", "--concurrency", "2"]);
+    let command =
+        || Trawl::crawl(&base, &store).args(["--workers", "2", "--concurrency", "2", "--json"]);
 
     // 1. One SIGINT: finish what is in flight, store it, exit 0.
     let running = command().spawn();
@@ -522,8 +525,8 @@ fn sigint_then_sigterm_twice_then_resume() {
     let (out, workers) = finish(running, Duration::from_secs(30));
     assert_eq!(out.code(), Some(0), "exit after SIGINT\n{}", tail(&out.stderr, 3000));
     assert!(!out.stderr.contains("panicked"), "{}", tail(&out.stderr, 3000));
-    assert!(out.stdout.starts_with("crawled "), "summary after SIGINT:\n{}", out.stdout);
-    assert!(out.stdout.contains("still queued"), "the summary says work is left:\n{}", out.stdout);
+    let summary = out.summary();
+    assert!(summary["left"].as_u64() > Some(0), "the summary says work is left: {summary}");
     assert_all_gone(&workers, Duration::from_secs(3), "after the SIGINTed crawl exited");
     let stored1: BTreeSet<u32> = stored_pages(&store, &server);
     let fetched1: BTreeSet<u32> = (0..spec.pages).filter(|&i| server.hits(i) > 0).collect();
@@ -580,14 +583,14 @@ fn worker_max_pages_recycles_workers() {
     let dir = TestDir::new();
     let store = dir.store();
     let running = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "2", "--concurrency", "4", "--worker-max-pages", "200"])
+        .args(["--workers", "2", "--concurrency", "4", "--worker-max-pages", "200", "--json"])
         .spawn();
     let (out, workers) = finish(running, RUN_TIMEOUT);
     let out = out.success();
     assert_all_gone(&workers, Duration::from_secs(3), "after the crawl exited");
     let not_ok = complete_store(&server, &store);
     assert!(not_ok.is_empty(), "{}", sample("pages not ok", &not_ok));
-    let rows = summary_workers(&out.stdout);
+    let rows = out.summary_workers();
     // A worker is drained at 200 pages and finishes the <= 2 x 4 leases it
     // holds, so 2000 pages need at least 2000 / 208 workers.
     assert!(
@@ -600,12 +603,7 @@ fn worker_max_pages_recycles_workers() {
         rows.iter().filter(|w| w.exit != "ok" || w.pages > 208).map(|w| format!("{w:?}")).collect();
     assert!(wrong.is_empty(), "{}\n{}", sample("workers not recycled cleanly", &wrong), out.stdout);
     assert_eq!(rows.iter().map(|w| w.pages).sum::<u64>(), 2000, "per-worker pages add up");
-    assert_eq!(
-        summary_restarts(&out.stdout),
-        Some(0),
-        "recycling is not a restart:\n{}",
-        out.stdout
-    );
+    assert_eq!(out.summary()["restarts"], 0, "recycling is not a restart:\n{}", out.stdout);
     assert!(workers.len() >= 10, "saw only {} worker processes", workers.len());
     let ids: BTreeSet<&str> = rows.iter().map(|w| w.id.as_str()).collect();
     assert_eq!(ids.len(), rows.len(), "worker ids are not reused: {rows:?}");

@@ -6,8 +6,11 @@
 // is what we want (clippy's allow-unwrap-in-tests only covers #[test] fns).
 #![allow(clippy::unwrap_used)]
 
-// Helpers: the `trawl` command builder, temp stores, /proc, set diffs.
+// Helpers, one concept per file (see support/mod.rs).
+mod support;
+// The helpers under their historical module names.
 mod harness;
+mod query_support;
 // Crawling the generated site: exact URL sets, titles, limits, query output.
 mod crawl;
 // Processes: workers die with their coordinator, replacement, busy stores.
@@ -26,8 +29,6 @@ mod resume;
 mod supervision;
 // --config files (flags override, bad keys) and --allow/--deny filters.
 mod config;
-// Helpers for the query, API, export and dashboard tests.
-mod query_support;
 // trawl query across processes: CLI errors and exit codes, formats end to end, live queries.
 mod query;
 // The HTTP API: status, pages, metrics, OpenAPI, seeds, scaling, tokens.
@@ -38,6 +39,8 @@ mod export;
 mod dashboard;
 // `trawl bench`: the matrix and the frontier-at-scale mode.
 mod bench;
+// The OpenAPI document against the live server, by schemathesis.
+mod schemathesis;
 // Issue 14: closed pipes, signals, exit codes, --json, metrics, extract, packaging.
 mod ux;
 // Issue 13's guards: parse budget, request-forgery guard, a full disk.

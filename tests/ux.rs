@@ -5,7 +5,6 @@
 //! `completions`, `man`).
 
 use crate::harness::*;
-use crate::query_support::*;
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
@@ -257,15 +256,9 @@ fn json_summary_is_complete_and_the_start_line_names_the_dashboard() {
 /// `/metrics` of a live crawl follows the Prometheus conventions.
 #[test]
 fn metrics_follow_prometheus_conventions() {
-    let server = SiteServer::start(SiteSpec::with_pages(1500)).expect("site");
-    let dir = TestDir::new();
-    let store = dir.store();
-    let crawl = Trawl::crawl(&server.base_url(), &store)
-        .args(["--workers", "1", "--concurrency", "2", "--delay", "0.02"])
-        .spawn();
-    let addr = wait_api(&store, &crawl);
-    let status = |addr: &str| get(addr, "/api/status", None).json()["pages"].as_u64().unwrap_or(0);
-    assert!(wait_until(Duration::from_secs(30), || status(&addr) >= 10), "no progress");
+    let live = SlowCrawl::start(1500, "0.02", &[]);
+    live.wait_pages(10);
+    let SlowCrawl { site: _site, dir: _dir, crawl, addr } = live;
     let text = get(&addr, "/metrics", None).text();
     let samples = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let typed = |name: &str, kind: &str| {

@@ -5,7 +5,7 @@ use crate::api::{ApiAdvert, ApiServer, ApiState};
 use crate::cluster_mode::ClusterNode;
 use crate::error::CoordinatorError;
 use crate::progress::Progress;
-pub use crate::scheduler::WorkerSummary;
+pub(crate) use crate::scheduler::WorkerSummary;
 use crate::scheduler::{ProcessLauncher, Scheduler, Tuning};
 use crate::store::Store;
 use crate::supervisor::{self, WorkerLaunch};

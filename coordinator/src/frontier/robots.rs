@@ -19,7 +19,7 @@ use std::time::Instant;
 
 /// Bytes of parsed robots.txt rules held at most (before one more host's
 /// rules, at most 500 KiB and 16 bytes a rule, are added).
-pub const RULES_BUDGET: usize = 32 * 1024 * 1024;
+pub(crate) const RULES_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Rules held, and the hosts whose rules could be dropped.
 #[derive(Debug)]

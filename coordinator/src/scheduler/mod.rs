@@ -47,7 +47,7 @@ mod timeline;
 mod tuning;
 
 pub(crate) use launcher::{Launcher, ProcessLauncher};
-pub use slot::WorkerSummary;
+pub(crate) use slot::WorkerSummary;
 pub(crate) use tuning::Tuning;
 
 use crate::cluster_mode::ClusterLink;

@@ -6,20 +6,20 @@
 //! (A regex per rule cost ~20 KB each; 20,000 `$` rules in one robots.txt
 //! took a coordinator to 395 MiB.)
 
-/// Normalizes a pattern as written in robots.txt: characters a URL cannot
-/// hold raw (non-ASCII, controls, space, `"<>\``) are percent-encoded as
-/// the URL normalizer encodes them, `%xx` escapes get upper-case hex, and
-/// runs of `*` collapse to one (`a**b` = `a*b`).
+/// [`normalize_into`] into a new string (the tests' shorthand).
 #[cfg(test)]
-pub fn normalize(raw: &str) -> String {
+pub(crate) fn normalize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     normalize_into(raw, &mut out);
     out
 }
 
-/// [`normalize`], appended to `out` (the patterns of a host share one
-/// string).
-pub fn normalize_into(raw: &str, out: &mut String) {
+/// Normalizes a pattern as written in robots.txt, appending it to `out`
+/// (the patterns of a host share one string): characters a URL cannot
+/// hold raw (non-ASCII, controls, space, `"<>\``) are percent-encoded as
+/// the URL normalizer encodes them, `%xx` escapes get upper-case hex, and
+/// runs of `*` collapse to one (`a**b` = `a*b`).
+pub(crate) fn normalize_into(raw: &str, out: &mut String) {
     let bytes = raw.as_bytes();
     let mut i = 0;
     let mut prev_star = false;
@@ -59,7 +59,7 @@ pub fn normalize_into(raw: &str, out: &mut String) {
 /// place after the previous one: the first piece must start the path, and
 /// with `anchored` the last must end it. Leftmost placement leaves the most
 /// room for what follows, so this finds a match whenever one exists.
-pub fn matches(pattern: &str, anchored: bool, path: &str) -> bool {
+pub(crate) fn matches(pattern: &str, anchored: bool, path: &str) -> bool {
     let Some((first, rest)) = pattern.split_once('*') else {
         return if anchored { path == pattern } else { path.starts_with(pattern) };
     };
