@@ -16,7 +16,7 @@
 //! - [`link`]: the scheduler's side: which partitions it may hand out,
 //!   links split into own (frontier) and other machines' (URL rows),
 //!   records sent to the committer, "is the whole cluster done";
-//! - [`query`]: `trawl query --cluster` over the page rows.
+//! - [`query`](mod@query): `trawl query --cluster` over the page rows.
 
 mod committer;
 mod leases;
