@@ -160,7 +160,8 @@ fn help_defaults_are_the_real_defaults() {
     let mut checked = 0;
     for arg in cmd.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
-        if ["store", "help"].contains(&long) {
+        // The cluster options only apply with --cluster (checked below).
+        if ["store", "help"].contains(&long) || long.starts_with("cluster") {
             continue;
         }
         let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
@@ -180,6 +181,12 @@ fn help_defaults_are_the_real_defaults() {
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} defaults checked");
+    let db = "--cluster=postgres://trawl@127.0.0.1/trawl";
+    assert_eq!(
+        with(&[db, "--cluster-lease=10s"]).unwrap(),
+        with(&[db]).unwrap(),
+        "--cluster-lease=10s is not the default"
+    );
 }
 
 #[test]

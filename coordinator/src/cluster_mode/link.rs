@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc::UnboundedSender;
-use trawl_cluster::{NewUrl, PageRow, PartitionId};
+use trawl_cluster::{NewUrl, PartitionId};
 
 /// A segment id no persisted segment has: URLs from the cluster are
 /// queued in PostgreSQL, not in the local store's queue.
@@ -115,28 +115,7 @@ impl ClusterLink {
                 Some(NewUrl { url: u.clone(), partition: partition_of(u)?, depth: seg.depth })
             }));
         }
-        let r = record.clone();
-        let page = PageRow {
-            url: r.url,
-            partition,
-            depth: r.depth,
-            status: r.status,
-            content_type: r.content_type,
-            title: r.title,
-            bytes: r.bytes,
-            fetched_at_ms: r.fetched_at_ms,
-            elapsed_ms: r.elapsed_ms,
-            outlinks: r.outlinks,
-            outcome: r.outcome,
-            worker: r.worker,
-            attempts: r.attempts,
-            retry_after_secs: r.retry_after_secs,
-            noindex: r.noindex,
-            nofollow: r.nofollow,
-            canonical: r.canonical,
-            fields: r.fields,
-            body: body.map(<[u8]>::to_vec),
-        };
+        let page = super::rows::row(record.clone(), partition, body);
         self.shared.uncommitted.fetch_add(1, Ordering::AcqRel);
         if self.to_committer.send(ToCommitter::Page(Box::new(Item { page, urls }))).is_err() {
             self.shared.uncommitted.fetch_sub(1, Ordering::AcqRel);

@@ -16,13 +16,15 @@
 //! - [`link`]: the scheduler's side: which partitions it may hand out,
 //!   links split into own (frontier) and other machines' (URL rows),
 //!   records sent to the committer, "is the whole cluster done";
-//! - [`query`](mod@query): `trawl query --cluster` over the page rows.
+//! - [`query`](mod@query): `trawl query --cluster` over the page rows;
+//! - [`rows`]: the one mapping between page records and page rows.
 
 mod committer;
 mod leases;
 mod link;
 mod node;
 mod query;
+mod rows;
 
 pub use query::{query, status};
 pub use trawl_cluster::{ClusterError, ClusterStatus, MachineStatus};

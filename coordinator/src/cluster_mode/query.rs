@@ -7,7 +7,7 @@
 use crate::query::{QueryError, QueryOptions, run_over};
 use crate::store::{PageRecord, StoreError};
 use std::io::Write;
-use trawl_cluster::{Cluster, ClusterError, MachineId, PageRow};
+use trawl_cluster::{Cluster, ClusterError, MachineId};
 
 /// Prints what `opts` selects from the cluster's pages at `url` to `out`.
 /// The outer error is the database's, the inner one the query's.
@@ -28,9 +28,9 @@ pub fn query(
     let failed = std::cell::RefCell::new(None);
     let source = |prefix: &str| -> Box<dyn Iterator<Item = Result<PageRecord, StoreError>>> {
         let mut records = Vec::new();
-        if let Err(e) =
-            rt.block_on(cluster.pages_with_prefix(prefix, |row| records.push(record(row))))
-        {
+        if let Err(e) = rt.block_on(
+            cluster.pages_with_prefix(prefix, |row| records.push(super::rows::record(row))),
+        ) {
             *failed.borrow_mut() = Some(e);
         }
         Box::new(records.into_iter().map(Ok))
@@ -39,28 +39,6 @@ pub fn query(
     match failed.into_inner() {
         Some(e) => Err(e),
         None => Ok(result),
-    }
-}
-
-fn record(r: PageRow) -> PageRecord {
-    PageRecord {
-        url: r.url,
-        status: r.status,
-        content_type: r.content_type,
-        depth: r.depth,
-        title: r.title,
-        bytes: r.bytes,
-        fetched_at_ms: r.fetched_at_ms,
-        elapsed_ms: r.elapsed_ms,
-        outlinks: r.outlinks,
-        outcome: r.outcome,
-        worker: r.worker,
-        attempts: r.attempts,
-        retry_after_secs: r.retry_after_secs,
-        noindex: r.noindex,
-        nofollow: r.nofollow,
-        canonical: r.canonical,
-        fields: r.fields,
     }
 }
 
