@@ -227,7 +227,7 @@ pub(crate) struct BenchArgs {
     /// (--hosts 5 unless given) on a private PostgreSQL, then 2 with one killed; reports pages/s,
     /// PostgreSQL CPU per page, bytes per page and URL row, pages fetched
     /// twice. Needs Debian's postgresql package
-    /// (/usr/lib/postgresql/<v>/bin) and root (the server runs as the
+    /// (/usr/lib/postgresql/VERSION/bin) and root (the server runs as the
     /// `postgres` user).
     #[arg(long, value_delimiter = ',', value_name = "N,N,..",
           conflicts_with_all = ["frontier", "chart", "runs", "concurrency"],
