@@ -222,6 +222,17 @@ pub(crate) struct BenchArgs {
           allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
     pub(crate) frontier: Option<u64>,
+    /// Instead of the matrix, cluster mode: for each N, N `trawl crawl
+    /// --cluster` processes (--workers' first value each) crawl the site
+    /// (--hosts 5 unless given) on a private PostgreSQL, then 2 with one killed; reports pages/s,
+    /// PostgreSQL CPU per page, bytes per page and URL row, pages fetched
+    /// twice. Needs Debian's postgresql package
+    /// (/usr/lib/postgresql/VERSION/bin) and root (the server runs as the
+    /// `postgres` user).
+    #[arg(long, value_delimiter = ',', value_name = "N,N,..",
+          conflicts_with_all = ["frontier", "chart", "runs", "concurrency"],
+          allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub(crate) machines: Vec<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -277,6 +288,8 @@ mod tests {
             &["trawl", "bench", "--runs", "-2"],
             &["trawl", "bench", "--workers", "-1,2"],
             &["trawl", "bench", "--frontier", "-5"],
+            &["trawl", "bench", "--machines", "-1,2"],
+            &["trawl", "bench", "--machines", "0"],
             &["trawl", "crawl", "--timeout", "-3s"],
             &["trawl", "crawl", "--crash-limit", "-3"],
         ] {

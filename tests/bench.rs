@@ -110,6 +110,8 @@ fn bench_rejects_bad_mode_flags_before_starting() {
         (&["--jitter", "1.5"][..], "--jitter"),
         (&["--hosts", "0"][..], "--hosts"),
         (&["--frontier", "5000", "--hosts", "3"][..], "--hosts"),
+        (&["--machines", "1,2", "--frontier", "5000"][..], "--machines"),
+        (&["--machines", "17"][..], "--machines"),
     ] {
         let out = Trawl::new("bench").args(args.iter().copied()).run();
         assert_eq!(out.code(), Some(2), "{args:?}: {}", out.stderr);

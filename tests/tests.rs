@@ -47,3 +47,6 @@ mod ux;
 mod guards;
 // Cluster mode: trawl crawl --cluster processes on a real PostgreSQL.
 mod cluster;
+// Cluster mode through the database: crash counts, robots.txt, sitemaps;
+// the deploy files.
+mod cluster_db;

@@ -62,6 +62,22 @@ impl Cluster {
                 &[&cluster.machine.as_str(), &address],
             )
             .await?;
+        // A joining process holds nothing: leases left under this name by
+        // an earlier process (a restarted container keeps its hostname and
+        // often its pid, so its default name) are released at a new
+        // epoch, so they are taken and loaded again instead of being kept
+        // by a process that never loaded their queue (and an old process
+        // still running under the name is fenced).
+        let stale = client
+            .execute(
+                "UPDATE trawl.partitions SET owner = NULL, epoch = epoch + 1, lease_until = now()
+                 WHERE owner = $1",
+                &[&cluster.machine.as_str()],
+            )
+            .await?;
+        if stale > 0 {
+            tracing::warn!(machine = %cluster.machine, partitions = stale, "released leases an earlier process left under this name");
+        }
         tracing::info!(machine = %cluster.machine, address, "joined the cluster");
         Ok(cluster)
     }

@@ -64,6 +64,41 @@ pub(crate) async fn upsert(
 }
 
 impl Cluster {
+    /// The stored robots.txt of every host of `partitions` (a takeover
+    /// applies them instead of fetching them again).
+    pub async fn robots_of(
+        &self,
+        partitions: &[PartitionId],
+    ) -> Result<Vec<RobotsRow>, ClusterError> {
+        let ids: Vec<i32> = partitions.iter().map(|p| p.as_i32()).collect();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT host, partition, status, body,
+                        (extract(epoch FROM fetched_at) * 1000)::int8
+                 FROM trawl.robots WHERE partition = ANY($1)",
+                &[&ids],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let partition: i32 = row.try_get(1)?;
+                let status: Option<i16> = row.try_get(2)?;
+                let at: i64 = row.try_get(4)?;
+                Ok(RobotsRow {
+                    host: row.try_get(0)?,
+                    partition: PartitionId::from_db(partition).ok_or_else(|| {
+                        ClusterError::Corrupt(format!("robots partition {partition}"))
+                    })?,
+                    status: status.and_then(|s| u16::try_from(s).ok()),
+                    body: row.try_get(3)?,
+                    fetched_at_ms: u64::try_from(at).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
     /// The stored robots.txt of `host`, if any machine fetched it.
     pub async fn robots(&self, host: &str) -> Result<Option<RobotsRow>, ClusterError> {
         let row = self

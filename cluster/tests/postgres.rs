@@ -284,6 +284,9 @@ async fn robots_and_crash_counts_round_trip() {
     let robots = a.robots(host).await.unwrap().unwrap();
     assert_eq!(robots, batch.robots[1], "the last one written wins");
     assert!(a.robots("127.0.0.1:9999").await.unwrap().is_none());
+    assert_eq!(a.robots_of(&[p]).await.unwrap(), [batch.robots[1].clone()], "by partition");
+    let other = PartitionId::new((p.as_i32().unsigned_abs() + 1) % 1024).unwrap();
+    assert!(a.robots_of(&[other]).await.unwrap().is_empty());
     let counts = a.crash_counts(&[p]).await.unwrap();
     assert_eq!(counts.get(&format!("http://{host}/boom")), Some(&3));
 }
@@ -398,4 +401,22 @@ async fn a_database_with_a_newer_schema_is_refused() {
             .await
             .is_err_and(|e| matches!(e, ClusterError::Config(_)))
     );
+}
+
+/// A restarted process under the same machine name holds nothing: the
+/// leases its predecessor left are released at a new epoch (and the
+/// predecessor's commits are fenced), so they are taken and loaded again.
+#[tokio::test]
+async fn a_rejoin_under_the_same_name_releases_the_old_leases() {
+    let pg = TestPostgres::start().unwrap();
+    let old = join(&pg, "node1:7").await;
+    let old_held = held(&old.acquire(ALL, LONG).await.unwrap());
+    assert_eq!(old_held.len(), ALL);
+    let new = join(&pg, "node1:7").await;
+    assert!(new.renew(LONG).await.unwrap().is_empty(), "nothing held after the rejoin");
+    let batch = Batch { pages: vec![page("http://127.0.0.1:8001/", "t")], ..Batch::default() };
+    assert!(matches!(old.commit(&old_held, &batch).await, Err(ClusterError::Fenced { .. })));
+    let again = new.acquire(ALL, LONG).await.unwrap();
+    assert_eq!(again.len(), ALL, "taken again, at a new epoch");
+    assert!(again.iter().all(|l| old_held[&l.partition] != l.epoch));
 }

@@ -15,6 +15,7 @@
 //! (`hosts.rs`).
 
 mod chart;
+mod cluster;
 mod frontier;
 mod hosts;
 mod results;
@@ -43,6 +44,10 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         return frontier::run(urls, args.json, &launch);
     }
     let plan = Plan::of(args);
+    if !args.machines.is_empty() {
+        let workers = args.workers.first().copied().unwrap_or(1);
+        return cluster::run(&plan, &args.machines, workers);
+    }
     let many = args.hosts.is_some();
     let workers = if args.workers.is_empty() {
         if many { vec![2] } else { vec![1, 2, 4] }
@@ -127,9 +132,11 @@ struct Plan {
 
 impl Plan {
     fn of(args: &BenchArgs) -> Self {
-        let hosts = args.hosts.unwrap_or(1);
+        // `--machines` shares hosts among machines: 5 unless told.
+        let cluster = !args.machines.is_empty();
+        let hosts = args.hosts.unwrap_or(if cluster { 5 } else { 1 });
         let latency = args.latency.unwrap_or_default();
-        let small = args.hosts.is_some() || !latency.is_zero();
+        let small = args.hosts.is_some() || cluster || !latency.is_zero();
         let mut shape = SiteShape::pages(
             args.pages.div_ceil(hosts),
             trawl_site::SiteSpec::default().links_per_page,

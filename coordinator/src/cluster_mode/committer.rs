@@ -1,8 +1,12 @@
 //! The committer task: records from the scheduler, batched (up to
 //! [`BATCH`] or [`LINGER`]), committed to PostgreSQL fenced by the held
-//! epochs. A `Fenced` answer drops the lost partitions' records (another
-//! machine owns them now and fetches them again) and commits the rest; a
-//! database that is down is retried with back-off, the batch kept.
+//! epochs, with the robots.txt answers and crash counts of the same period
+//! ([`super::carry`]). A crash is not left to linger: it is committed at
+//! once (with whatever is pending), and the scheduler is told when it is
+//! durable. A `Fenced` answer drops the lost partitions' records, robots
+//! and crashes (another machine owns them now and fetches them again) and
+//! commits the rest; a database that is down is retried with back-off,
+//! the batch kept.
 
 use super::{ClusterEvent, Shared};
 use crate::scheduler::Event;
@@ -12,7 +16,7 @@ use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
-use trawl_cluster::{Batch, Cluster, ClusterError, NewUrl, PageRow};
+use trawl_cluster::{Batch, Cluster, ClusterError, Crash, NewUrl, PageRow, RobotsRow};
 
 /// Records per commit at most.
 const BATCH: usize = 256;
@@ -32,8 +36,42 @@ pub(crate) struct Item {
 #[derive(Debug)]
 pub(crate) enum ToCommitter {
     Page(Box<Item>),
+    /// A worker died holding this URL: committed at once.
+    Crash(Crash),
+    /// A robots.txt answer for a host of a held partition.
+    Robots(RobotsRow),
+    /// URLs found without a page (sitemaps).
+    Urls(Vec<NewUrl>),
     /// Answered once everything sent before it is committed or dropped.
     Flush(oneshot::Sender<()>),
+}
+
+/// What waits for the next commit.
+#[derive(Debug, Default)]
+struct Pending {
+    items: Vec<Item>,
+    crashes: Vec<Crash>,
+    robots: Vec<RobotsRow>,
+    urls: Vec<NewUrl>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+            && self.crashes.is_empty()
+            && self.robots.is_empty()
+            && self.urls.is_empty()
+    }
+
+    fn batch(&self) -> Batch {
+        let found = self.items.iter().flat_map(|i| i.urls.iter().cloned());
+        Batch {
+            pages: self.items.iter().map(|i| i.page.clone()).collect(),
+            urls: found.chain(self.urls.iter().cloned()).collect(),
+            crashes: self.crashes.clone(),
+            robots: self.robots.clone(),
+        }
+    }
 }
 
 /// Runs until the channel closes.
@@ -44,7 +82,7 @@ pub(crate) async fn run(
     events: SyncSender<Event>,
     max_pages: Option<u64>,
 ) {
-    let mut pending: Vec<Item> = Vec::new();
+    let mut pending = Pending::default();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     let mut open = true;
     while open || !pending.is_empty() {
@@ -56,7 +94,11 @@ pub(crate) async fn run(
         }
         let linger = tokio::time::sleep(LINGER);
         tokio::pin!(linger);
-        while open && pending.len() < BATCH && flushes.is_empty() {
+        while open
+            && pending.items.len() < BATCH
+            && flushes.is_empty()
+            && pending.crashes.is_empty()
+        {
             tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => take(m, &mut pending, &mut flushes),
@@ -72,56 +114,69 @@ pub(crate) async fn run(
     }
 }
 
-fn take(m: ToCommitter, pending: &mut Vec<Item>, flushes: &mut Vec<oneshot::Sender<()>>) {
+fn take(m: ToCommitter, pending: &mut Pending, flushes: &mut Vec<oneshot::Sender<()>>) {
     match m {
-        ToCommitter::Page(item) => pending.push(*item),
+        ToCommitter::Page(item) => pending.items.push(*item),
+        ToCommitter::Crash(c) => pending.crashes.push(c),
+        ToCommitter::Robots(r) => pending.robots.push(r),
+        ToCommitter::Urls(u) => pending.urls.extend(u),
         ToCommitter::Flush(f) => flushes.push(f),
     }
 }
 
-/// Commits `pending` (emptying it), dropping fenced partitions' records.
+/// Commits `pending` (emptying it), dropping fenced partitions' work.
 async fn commit(
     cluster: &Cluster,
     shared: &Shared,
-    pending: &mut Vec<Item>,
+    pending: &mut Pending,
     events: &SyncSender<Event>,
     max_pages: Option<u64>,
 ) {
+    let send = |ev: ClusterEvent| {
+        let _ = tokio::task::block_in_place(|| events.send(Event::Cluster(ev)));
+    };
     while !pending.is_empty() {
-        let batch = Batch {
-            pages: pending.iter().map(|i| i.page.clone()).collect(),
-            urls: pending.iter().flat_map(|i| i.urls.iter().cloned()).collect(),
-            ..Batch::default()
-        };
+        let batch = pending.batch();
         match cluster.commit_capped(&shared.held(), &batch, max_pages).await {
             Ok(done) => {
-                let n = pending.len() as u64;
-                pending.clear();
+                let n = pending.items.len() as u64;
+                let durable: Vec<String> = pending.crashes.drain(..).map(|c| c.url).collect();
+                *pending = Pending::default();
                 shared.pages.fetch_add(done.pages, Ordering::AcqRel);
                 shared.commits.fetch_add(1, Ordering::AcqRel);
                 shared.uncommitted.fetch_sub(n, Ordering::AcqRel);
                 tracing::debug!(pages = done.pages, new_urls = done.new_urls, "batch committed");
+                if !durable.is_empty() {
+                    send(ClusterEvent::CrashesSettled { durable, dropped: Vec::new() });
+                }
             }
             Err(ClusterError::Fenced { partitions }) => {
                 let (lost, keep): (Vec<Item>, Vec<Item>) =
-                    pending.drain(..).partition(|i| partitions.contains(&i.page.partition));
-                *pending = keep;
+                    pending.items.drain(..).partition(|i| partitions.contains(&i.page.partition));
+                pending.items = keep;
+                pending.robots.retain(|r| !partitions.contains(&r.partition));
+                let (gone, kept): (Vec<Crash>, Vec<Crash>) =
+                    pending.crashes.drain(..).partition(|c| partitions.contains(&c.partition));
+                pending.crashes = kept;
                 tracing::warn!(
                     records = lost.len(),
+                    crashes = gone.len(),
                     partitions = partitions.len(),
                     "records fenced: dropped"
                 );
                 shared.uncommitted.fetch_sub(lost.len() as u64, Ordering::AcqRel);
                 let urls = lost.into_iter().map(|i| i.page.url).collect();
-                let _ = tokio::task::block_in_place(|| {
-                    events.send(Event::Cluster(ClusterEvent::Fenced(urls)))
-                });
+                send(ClusterEvent::Fenced(urls));
+                if !gone.is_empty() {
+                    let dropped = gone.into_iter().map(|c| c.url).collect();
+                    send(ClusterEvent::CrashesSettled { durable: Vec::new(), dropped });
+                }
                 if lost_nothing(&partitions) {
                     break;
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, records = pending.len(), "cluster commit failed; retrying");
+                tracing::warn!(error = %e, records = pending.items.len(), "cluster commit failed; retrying");
                 tokio::time::sleep(RETRY).await;
             }
         }

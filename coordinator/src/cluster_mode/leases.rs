@@ -181,6 +181,15 @@ impl LeaseTask {
 
     /// Takeover: the queued URLs of `ids`, breadth-first per partition.
     async fn load(&self, ids: &[PartitionId]) -> Result<(), ClusterError> {
+        // robots.txt and crash counts first: they must be in place when
+        // the queue's hosts and URLs arrive.
+        let carried = super::carry::load(&self.cluster, ids, super::carry::now_ms()).await?;
+        tracing::info!(
+            robots = carried.robots.len(),
+            crashes = carried.crashes.len(),
+            "cluster: takeover carried"
+        );
+        self.send(ClusterEvent::Carried(carried));
         let mut chunk: Vec<QueuedUrl> = Vec::with_capacity(CHUNK);
         let mut full: Vec<Vec<QueuedUrl>> = Vec::new();
         let n = self

@@ -56,6 +56,8 @@ impl ClusterLink {
                 }
             }
             ClusterEvent::Fenced(urls) => self.dropped.extend(urls),
+            // The scheduler applies these itself (scheduler/carried.rs).
+            ClusterEvent::Carried(_) | ClusterEvent::CrashesSettled { .. } => {}
             ClusterEvent::Urls(urls) => {
                 for u in urls {
                     if !self.owned.contains(&u.partition) {
@@ -135,5 +137,56 @@ impl ClusterLink {
         let pages = self.shared.pages.load(Ordering::Acquire);
         let pending = self.shared.uncommitted.load(Ordering::Acquire);
         pages + pending + in_flight >= max
+    }
+}
+
+/// robots.txt, crash counts and sitemap URLs through the database
+/// ([`super::carry`]).
+impl ClusterLink {
+    /// A worker died holding `url`, blamed on it: its count goes to the
+    /// database at once. Returns false if it could not be sent (then
+    /// nothing will settle it: the caller must not wait for it).
+    pub(crate) fn crashed(&mut self, url: &str) -> bool {
+        let Some(partition) = partition_of(url) else { return false };
+        let crash = trawl_cluster::Crash { url: url.to_owned(), partition, count: 1 };
+        self.to_committer.send(ToCommitter::Crash(crash)).is_ok()
+    }
+
+    /// A robots.txt fetch for `host` ended: a final answer is stored.
+    pub(crate) fn robots(
+        &mut self,
+        host: &str,
+        fetch: &crate::politeness::robots::RobotsFetch<'_>,
+    ) {
+        if let Some(row) = super::carry::robots_row(host, fetch, super::carry::now_ms()) {
+            let _ = self.to_committer.send(ToCommitter::Robots(row));
+        }
+    }
+
+    /// URLs a sitemap listed (depth 0): those of other partitions were
+    /// split off by [`split_links`](Self::split_links); they and the own
+    /// ones `own` admitted become URL rows (other owners get them through
+    /// the inbox, like links).
+    pub(crate) fn sitemap_urls(&mut self, own: Option<&Segment>) {
+        let mut urls = std::mem::take(&mut self.foreign);
+        if let Some(seg) = own {
+            urls.extend(seg.urls.iter().filter_map(|u| {
+                Some(NewUrl { url: u.clone(), partition: partition_of(u)?, depth: seg.depth })
+            }));
+        }
+        if !urls.is_empty() {
+            let _ = self.to_committer.send(ToCommitter::Urls(urls));
+        }
+    }
+
+    /// May a crash suspect of `url` go out again? Only for a held
+    /// partition (else it is remembered for a later takeover, like any
+    /// URL of a lost partition).
+    pub(crate) fn keep_url(&mut self, url: &str) -> bool {
+        if partition_of(url).is_some_and(|p| self.owned.contains(&p)) {
+            return true;
+        }
+        self.dropped.insert(url.to_owned());
+        false
     }
 }

@@ -17,8 +17,11 @@
 //!   links split into own (frontier) and other machines' (URL rows),
 //!   records sent to the committer, "is the whole cluster done";
 //! - [`query`](mod@query): `trawl query --cluster` over the page rows;
-//! - [`rows`]: the one mapping between page records and page rows.
+//! - [`rows`]: the one mapping between page records and page rows;
+//! - [`carry`]: robots.txt and crash counts through the database (what a
+//!   commit writes, what a takeover loads).
 
+mod carry;
 mod committer;
 mod leases;
 mod link;
@@ -29,6 +32,7 @@ mod rows;
 pub use query::{query, status};
 pub use trawl_cluster::{ClusterError, ClusterStatus, MachineStatus};
 
+pub(crate) use carry::{Carried, as_fetch as carry_fetch};
 pub(crate) use link::ClusterLink;
 pub(crate) use node::ClusterNode;
 
@@ -49,6 +53,18 @@ pub(crate) enum ClusterEvent {
     /// URLs whose records were refused (fenced): not stored by this
     /// machine; a later owner fetches them again.
     Fenced(Vec<String>),
+    /// What a takeover carries over besides the queue (sent before its
+    /// URLs): the partitions' robots.txt and crash counts ([`carry`]).
+    Carried(carry::Carried),
+    /// Crashes sent to the committer were settled: `durable` ones are
+    /// counted in the database (their suspects may go out again),
+    /// `dropped` ones were fenced (their partition is lost).
+    CrashesSettled {
+        /// Committed.
+        durable: Vec<String>,
+        /// Fenced.
+        dropped: Vec<String>,
+    },
 }
 
 /// State the tasks and the scheduler's link share.

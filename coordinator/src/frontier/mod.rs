@@ -143,11 +143,14 @@ impl<S: SegmentSource> Frontier<S> {
         }
         let id = HostId(u32::try_from(self.hosts.len()).unwrap_or(u32::MAX));
         let policy: HostPolicy = self.config.policy_for(key);
-        let robots = if self.config.robots {
+        let robots = if !self.config.robots {
+            RobotsState::Ready(Rules::AllowAll)
+        } else if let Some(rules) = self.rules.take_known(key) {
+            // Fetched by another machine (cluster takeover).
+            RobotsState::Ready(rules)
+        } else {
             self.robots_wanted.push_back(id);
             RobotsState::Wanted { attempts: 0 }
-        } else {
-            RobotsState::Ready(Rules::AllowAll)
         };
         self.hosts.push(Host::new(key.to_owned(), origin(url).to_owned(), policy, robots));
         self.host_ids.insert(key.to_owned(), id);

@@ -10,11 +10,15 @@
 //! robots.txt is fetched again if URLs for them turn up later; if that is
 //! not enough, no new robots.txt is fetched until hosts drain. Ordinary
 //! robots.txt files (a few KiB) never come near the budget.
+//!
+//! In cluster mode a takeover hands over the answers the previous owners
+//! fetched ([`Frontier::robots_known`]): a host with one is not fetched
+//! again.
 
 use super::host::{HostId, RobotsState};
 use super::{Frontier, SegmentSource};
 use crate::politeness::robots::{RobotsFetch, Rules, Verdict, interpret};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 /// Bytes of parsed robots.txt rules held at most (before one more host's
@@ -35,11 +39,31 @@ pub(super) struct RulesMemory {
     peak: usize,
     /// Rules dropped so far.
     evictions: u64,
+    /// Known answers of hosts not seen yet (cluster takeover), applied
+    /// when the host gets its first URL.
+    known: HashMap<String, Rules>,
 }
 
 impl Default for RulesMemory {
     fn default() -> Self {
-        Self { held: 0, budget: RULES_BUDGET, idle: VecDeque::new(), peak: 0, evictions: 0 }
+        Self {
+            held: 0,
+            budget: RULES_BUDGET,
+            idle: VecDeque::new(),
+            peak: 0,
+            evictions: 0,
+            known: HashMap::new(),
+        }
+    }
+}
+
+impl RulesMemory {
+    /// A known answer for a new host `key`, counted as held.
+    pub(super) fn take_known(&mut self, key: &str) -> Option<Rules> {
+        let rules = self.known.remove(key)?;
+        self.held += rules.heap_bytes();
+        self.peak = self.peak.max(self.held);
+        Some(rules)
     }
 }
 
@@ -180,6 +204,36 @@ impl<S: SegmentSource> Frontier<S> {
         sitemaps
     }
 
+    /// Another machine fetched `host`'s robots.txt (cluster takeover):
+    /// its answer applies as if fetched here, unless the host's own fetch
+    /// is already out or done. Returns the `Sitemap:` URLs it lists.
+    pub fn robots_known(
+        &mut self,
+        host: &str,
+        fetch: &RobotsFetch<'_>,
+        now: Instant,
+    ) -> Vec<String> {
+        let Verdict::Rules(mut rules) = interpret(&self.config.agent, fetch, 1) else {
+            return Vec::new();
+        };
+        let sitemaps = rules.take_sitemaps();
+        let Some(&id) = self.host_ids.get(host) else {
+            self.rules.known.insert(host.to_owned(), rules);
+            return sitemaps;
+        };
+        let h = &mut self.hosts[id.index()];
+        if !matches!(h.robots, RobotsState::Wanted { .. } | RobotsState::Evicted) {
+            return Vec::new();
+        }
+        self.rules.held += rules.heap_bytes();
+        self.rules.peak = self.rules.peak.max(self.rules.held);
+        h.robots = RobotsState::Ready(rules);
+        h.sitemaps_given = true;
+        self.maybe_idle(id);
+        self.place(id, Some(now));
+        sitemaps
+    }
+
     /// A robots.txt fetch was lost with its worker at `now`: ask again,
     /// a delay after `now` (its request, if any, started before).
     pub fn robots_lost(&mut self, host: &str, now: Instant) {
@@ -268,6 +322,44 @@ mod tests {
         let (_, peak, evictions) = f.rules_memory();
         assert!(peak < 2 * 40_000, "never two hosts' rules at once: {peak}");
         assert_eq!(evictions, 2);
+    }
+
+    #[test]
+    fn known_answers_are_used_without_a_fetch() {
+        let mut f = Frontier::new(PolitenessConfig {
+            robots: true,
+            agent: "trawl".into(),
+            delay: Some(std::time::Duration::ZERO),
+            ..Default::default()
+        });
+        let now = Instant::now();
+        let body = "User-agent: *\nDisallow: /private\nSitemap: http://a.test/map.xml\n";
+        let known = RobotsFetch::Response { status: 200, body };
+        // Before the host has a URL, and after (its fetch not yet out).
+        assert_eq!(f.robots_known("a.test", &known, now), ["http://a.test/map.xml"]);
+        f.push("http://b.test/1", 0, 0);
+        f.robots_known("b.test", &RobotsFetch::Response { status: 404, body: "" }, now);
+        f.push("http://a.test/private/1", 0, 0);
+        f.push("http://a.test/2", 0, 0);
+        assert!(f.robots_wanted(now).is_none(), "no robots.txt fetched for either host");
+        let mut got = fetched(&mut f, now);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("http://a.test/2".to_owned(), true),
+                ("http://a.test/private/1".to_owned(), false),
+                ("http://b.test/1".to_owned(), true),
+            ]
+        );
+        assert!(f.rules_memory().0 > 0, "the known rules are counted as held");
+        // A host whose own fetch is out keeps its own answer.
+        f.push("http://c.test/1", 0, 0);
+        let (c, _) = f.robots_wanted(now).unwrap();
+        let refuse = RobotsFetch::Response { status: 200, body: "User-agent: *\nDisallow: /\n" };
+        assert!(f.robots_known(&c, &refuse, now).is_empty());
+        f.robots_done(&c, &RobotsFetch::Response { status: 404, body: "" }, None, now);
+        assert_eq!(fetched(&mut f, now), [("http://c.test/1".to_owned(), true)]);
     }
 
     #[test]

@@ -125,6 +125,8 @@ impl Scheduler<'_> {
             && plan.batch.is_empty()
             && !self.limit_reached()
             && let Some(q) = self.crashes.next_suspect()
+            // A suspect of a partition lost meanwhile is its new owner's.
+            && self.cluster.as_mut().is_none_or(|c| c.keep_url(&q.url))
         {
             plan.batch.push(self.leases.issue(InFlight::Page(q)));
             plan.solo = true;

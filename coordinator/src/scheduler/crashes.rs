@@ -16,6 +16,12 @@
 //!   (last RSS below half the budget). Its URLs are re-queued as if the
 //!   worker had drained.
 //! - An unknown status (reaping failed) counts, to stay safe.
+//!
+//! In cluster mode the counts are the cluster's: a takeover preloads the
+//! partitions' counts ([`CrashLedger::preload`]), and a suspect is parked
+//! until its crash is committed to the database ([`CrashLedger::crashed_parked`],
+//! [`CrashLedger::settled`]), so the count survives this machine dying
+//! right after the crash and the limit holds across machines.
 
 use crate::frontier::Queued;
 use std::collections::{HashMap, VecDeque};
@@ -68,6 +74,8 @@ pub(crate) fn blame(d: Death) -> Blame {
 pub(crate) struct CrashLedger {
     counts: HashMap<String, u32>,
     suspects: VecDeque<Queued>,
+    /// Suspects whose crash is not yet durable (cluster mode).
+    parked: HashMap<String, Queued>,
     limit: u32,
 }
 
@@ -99,6 +107,40 @@ impl CrashLedger {
         }
     }
 
+    /// [`crashed`](Self::crashed), but a suspect waits (parked) until
+    /// [`settled`](Self::settled) says its crash is durable.
+    pub(crate) fn crashed_parked(&mut self, q: Queued) -> Verdict {
+        let verdict = self.crashed(q);
+        if verdict == Verdict::Retry
+            && let Some(q) = self.suspects.pop_back()
+        {
+            self.parked.insert(q.url.clone(), q);
+        }
+        verdict
+    }
+
+    /// The crash of `url` was committed (`durable`: its suspect may go
+    /// out) or fenced (its partition is lost: the suspect is forgotten
+    /// here, the new owner has it queued).
+    pub(crate) fn settled(&mut self, url: &str, durable: bool) {
+        if let Some(q) = self.parked.remove(url) {
+            if durable {
+                self.suspects.push_back(q);
+            } else {
+                self.counts.remove(url);
+            }
+        }
+    }
+
+    /// Counts carried over from the database (a takeover): the larger of
+    /// the two wins.
+    pub(crate) fn preload(&mut self, counts: impl IntoIterator<Item = (String, u32)>) {
+        for (url, n) in counts {
+            let c = self.counts.entry(url).or_default();
+            *c = (*c).max(n);
+        }
+    }
+
     /// The next suspect to issue alone.
     pub(crate) fn next_suspect(&mut self) -> Option<Queued> {
         self.suspects.pop_front()
@@ -106,7 +148,7 @@ impl CrashLedger {
 
     /// Suspects waiting.
     pub(crate) fn waiting(&self) -> usize {
-        self.suspects.len()
+        self.suspects.len() + self.parked.len()
     }
 
     /// A URL reported normally is cleared.
@@ -166,5 +208,28 @@ mod tests {
         assert_eq!(l.crashed(q("a")), Verdict::Poison(3));
         l.cleared("b");
         assert_eq!(l.crashed(q("b")), Verdict::Retry, "count restarted after success");
+    }
+
+    #[test]
+    fn parked_suspects_wait_for_their_crash_to_be_durable() {
+        let mut l = CrashLedger::new(3);
+        assert_eq!(l.crashed_parked(q("a")), Verdict::Retry);
+        assert_eq!(l.next_suspect(), None, "not before the count is committed");
+        assert_eq!(l.waiting(), 1, "a parked suspect is work left");
+        l.settled("a", true);
+        assert_eq!(l.next_suspect(), Some(q("a")));
+        assert_eq!(l.crashed_parked(q("b")), Verdict::Retry);
+        l.settled("b", false);
+        assert_eq!((l.next_suspect(), l.waiting()), (None, 0), "fenced: forgotten");
+    }
+
+    #[test]
+    fn preloaded_counts_carry_on_toward_the_limit() {
+        let mut l = CrashLedger::new(3);
+        l.preload([("a".to_owned(), 2)]);
+        assert_eq!(l.crashed_parked(q("a")), Verdict::Poison(3), "2 elsewhere + 1 here");
+        l.crashed(q("b"));
+        l.preload([("b".to_owned(), 1)]);
+        assert_eq!(l.crashed(q("b")), Verdict::Retry, "the larger count wins, not the sum");
     }
 }

@@ -29,6 +29,7 @@
 
 mod assign;
 mod autoscale;
+mod carried;
 mod crashes;
 mod launcher;
 mod lease_table;
@@ -50,7 +51,7 @@ pub(crate) use launcher::{Launcher, ProcessLauncher};
 pub(crate) use slot::WorkerSummary;
 pub(crate) use tuning::Tuning;
 
-use crate::cluster_mode::ClusterLink;
+use crate::cluster_mode::{ClusterEvent, ClusterLink};
 use crate::control::{ControlRequest, CrawlState};
 use crate::error::CoordinatorError;
 use crate::frontier::Frontier;
@@ -254,6 +255,14 @@ impl<'a> Scheduler<'a> {
             Event::Worker(WorkerEvent::SpawnFailed(id, e)) => self.pool.on_spawn_failed(id, e, now),
             Event::Control(req) => {
                 self.on_control(req, now);
+                Ok(())
+            }
+            Event::Cluster(ClusterEvent::Carried(carried)) => {
+                self.carried(carried, now);
+                Ok(())
+            }
+            Event::Cluster(ClusterEvent::CrashesSettled { durable, dropped }) => {
+                self.crashes_settled(&durable, &dropped);
                 Ok(())
             }
             Event::Cluster(ev) => {

@@ -62,6 +62,9 @@ impl Scheduler<'_> {
                 tracing::info!(host = %host, status = ?r.status, outcome = r.outcome.kind(), "robots.txt");
                 let started = request_start(&r);
                 let sitemaps = self.frontier.robots_done(&host, &fetch, started, now);
+                if let Some(c) = &mut self.cluster {
+                    c.robots(&host, &fetch);
+                }
                 if self.config.sitemaps {
                     self.sitemaps.want(sitemaps, &self.config.scope);
                 }
@@ -69,9 +72,16 @@ impl Scheduler<'_> {
             }
             InFlight::Sitemap { url } => {
                 tracing::debug!(url = %url, pages = r.links.len(), outcome = r.outcome.kind(), "sitemap");
-                if let Some(seg) =
-                    self.segments.admit(&mut self.frontier, 0, r.links.iter().map(String::as_str))
-                {
+                let mut links = r.links;
+                if let Some(c) = &mut self.cluster {
+                    c.split_links(&mut links, 0);
+                }
+                let seg =
+                    self.segments.admit(&mut self.frontier, 0, links.iter().map(String::as_str));
+                if let Some(c) = &mut self.cluster {
+                    c.sitemap_urls(seg.as_ref());
+                }
+                if let Some(seg) = seg {
                     self.writer.send(StoreOp::Enqueue(seg))?;
                 }
                 self.sitemaps.want(r.sitemaps, &self.config.scope);
@@ -174,7 +184,14 @@ impl Scheduler<'_> {
                 self.frontier.requeue(q);
                 continue;
             }
-            if let Verdict::Poison(crashes) = self.crashes.crashed(q.clone()) {
+            // In a cluster the count goes to the database first, and
+            // the suspect waits for it to be durable.
+            let verdict = if self.cluster.as_mut().is_some_and(|c| c.crashed(&q.url)) {
+                self.crashes.crashed_parked(q.clone())
+            } else {
+                self.crashes.crashed(q.clone())
+            };
+            if let Verdict::Poison(crashes) = verdict {
                 tracing::warn!(url = %q.url, crashes, "poison page: not retried");
                 self.store(
                     unfetched_record(&q, FetchOutcome::Poison { crashes }),
