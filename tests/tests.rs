@@ -47,3 +47,5 @@ mod ux;
 mod guards;
 // Cluster mode: trawl crawl --cluster processes on a real PostgreSQL.
 mod cluster;
+// Cluster mode for operators: export/status --cluster, /api/cluster, metrics.
+mod cluster_ops;

@@ -8,15 +8,19 @@ use crate::error::CoordinatorError;
 use crate::scheduler::Event;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use trawl_cluster::{Cluster, MachineId, NewUrl};
+use trawl_cluster::{Beat, Cluster, MachineId, NewUrl};
 use trawl_common::config::{ClusterConfig, CrawlConfig};
 
 /// How long the shutdown waits for the last commits (a database that is
 /// down for longer loses them: their URLs stay queued in it).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the heartbeat waits for the scheduler's numbers (a busy
+/// scheduler is answered with the previous ones).
+const STATUS_WAIT: Duration = Duration::from_secs(1);
 
 /// A joined machine.
 pub(crate) struct ClusterNode {
@@ -74,6 +78,7 @@ impl ClusterNode {
             events.clone(),
             self.config.lease,
             stop_rx,
+            Reporter::new(events.clone(), self.config.lease, self.max_pages),
         ));
         let committer = self.rt.spawn(committer::run(
             self.cluster.clone(),
@@ -85,6 +90,13 @@ impl ClusterNode {
         let link = ClusterLink::new(to_committer.clone(), self.shared.clone());
         self.tasks = Some(Tasks { stop, to_committer, lease_task, committer });
         link
+    }
+
+    /// A reader on the cluster's database with its own pool, for the
+    /// API's cluster view (`/api/cluster`, `/metrics`); `None` if the URL
+    /// no longer parses (it did at join).
+    pub(crate) fn reader(&self) -> Option<Cluster> {
+        Cluster::connect(&self.config.url, self.cluster.machine().clone()).ok()
     }
 
     /// After the scheduler ended (its drain done, its link dropped):
@@ -114,4 +126,72 @@ fn hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// What the heartbeat reports, from the scheduler's status: workers
+/// running and pages stored per second since the previous heartbeat.
+pub(super) struct Reporter {
+    events: SyncSender<Event>,
+    lease: Duration,
+    max_pages: Option<u64>,
+    /// Pages stored and when, at the previous heartbeat.
+    last: Option<(u64, Instant)>,
+    workers: u32,
+    pages_per_sec: f32,
+}
+
+impl Reporter {
+    fn new(events: SyncSender<Event>, lease: Duration, max_pages: Option<u64>) -> Self {
+        Self { events, lease, max_pages, last: None, workers: 0, pages_per_sec: 0.0 }
+    }
+
+    /// Asks the scheduler for its status (waiting at most [`STATUS_WAIT`])
+    /// and returns what to report.
+    pub(super) async fn beat(&mut self) -> Beat {
+        use crate::control::ControlRequest;
+        let (tx, rx) = oneshot::channel();
+        let sent = tokio::task::block_in_place(|| {
+            self.events.send(Event::Control(ControlRequest::Status(tx))).is_ok()
+        });
+        if sent && let Ok(Ok(report)) = tokio::time::timeout(STATUS_WAIT, rx).await {
+            let now = Instant::now();
+            self.workers = u32::try_from(report.workers.len()).unwrap_or(u32::MAX);
+            self.pages_per_sec = rate(self.last, report.pages, report.pages_per_sec, now);
+            self.last = Some((report.pages, now));
+        }
+        Beat {
+            workers: self.workers,
+            pages_per_sec: self.pages_per_sec,
+            lease: self.lease,
+            max_pages: self.max_pages,
+        }
+    }
+}
+
+/// Pages per second since `last` (pages, when); the crawl's average
+/// (`since_start`) for the first heartbeat.
+fn rate(last: Option<(u64, Instant)>, pages: u64, since_start: f64, now: Instant) -> f32 {
+    match last {
+        Some((before, at)) if now > at => {
+            (pages.saturating_sub(before) as f64 / now.duration_since(at).as_secs_f64()) as f32
+        }
+        Some(_) => 0.0,
+        None => since_start as f32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_over_the_last_period_and_the_average_at_first() {
+        let t0 = Instant::now();
+        assert_eq!(rate(None, 50, 12.5, t0), 12.5);
+        let t1 = t0 + Duration::from_secs(2);
+        assert_eq!(rate(Some((10, t0)), 50, 12.5, t1), 20.0);
+        // A count that went down (never: pages only grow) is no negative rate.
+        assert_eq!(rate(Some((60, t0)), 50, 12.5, t1), 0.0);
+        assert_eq!(rate(Some((10, t1)), 50, 12.5, t1), 0.0);
+    }
 }
