@@ -4,11 +4,12 @@
 
 use super::committer::{self, ToCommitter};
 use super::{ClusterLink, Shared, leases};
+use crate::control::{ControlRequest, StatusReport};
 use crate::error::CoordinatorError;
 use crate::scheduler::Event;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use trawl_cluster::{Beat, Cluster, MachineId, NewUrl};
@@ -17,10 +18,6 @@ use trawl_common::config::{ClusterConfig, CrawlConfig};
 /// How long the shutdown waits for the last commits (a database that is
 /// down for longer loses them: their URLs stay queued in it).
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long the heartbeat waits for the scheduler's numbers (a busy
-/// scheduler is answered with the previous ones).
-const STATUS_WAIT: Duration = Duration::from_secs(1);
 
 /// A joined machine.
 pub(crate) struct ClusterNode {
@@ -129,35 +126,48 @@ fn hostname() -> String {
 }
 
 /// What the heartbeat reports, from the scheduler's status: workers
-/// running and pages stored per second since the previous heartbeat.
+/// running and pages stored per second over the last period. The lease
+/// task never waits on the scheduler: each heartbeat reads the answer to
+/// the request the previous one sent (one period old) and sends the next.
 pub(super) struct Reporter {
     events: SyncSender<Event>,
     lease: Duration,
     max_pages: Option<u64>,
-    /// Pages stored and when, at the previous heartbeat.
-    last: Option<(u64, Instant)>,
+    /// The status request sent by the previous heartbeat.
+    pending: Option<oneshot::Receiver<StatusReport>>,
+    /// Pages stored and the crawl's elapsed seconds at the last answer.
+    last: Option<(u64, f64)>,
     workers: u32,
     pages_per_sec: f32,
 }
 
 impl Reporter {
     fn new(events: SyncSender<Event>, lease: Duration, max_pages: Option<u64>) -> Self {
-        Self { events, lease, max_pages, last: None, workers: 0, pages_per_sec: 0.0 }
+        Self { events, lease, max_pages, pending: None, last: None, workers: 0, pages_per_sec: 0.0 }
     }
 
-    /// Asks the scheduler for its status (waiting at most [`STATUS_WAIT`])
-    /// and returns what to report.
+    /// What to report now (never blocks on the scheduler).
     pub(super) async fn beat(&mut self) -> Beat {
-        use crate::control::ControlRequest;
-        let (tx, rx) = oneshot::channel();
-        let sent = tokio::task::block_in_place(|| {
-            self.events.send(Event::Control(ControlRequest::Status(tx))).is_ok()
-        });
-        if sent && let Ok(Ok(report)) = tokio::time::timeout(STATUS_WAIT, rx).await {
-            let now = Instant::now();
-            self.workers = u32::try_from(report.workers.len()).unwrap_or(u32::MAX);
-            self.pages_per_sec = rate(self.last, report.pages, report.pages_per_sec, now);
-            self.last = Some((report.pages, now));
+        use tokio::sync::oneshot::error::TryRecvError;
+        if let Some(rx) = &mut self.pending {
+            match rx.try_recv() {
+                Ok(report) => {
+                    self.workers = u32::try_from(report.workers.len()).unwrap_or(u32::MAX);
+                    self.pages_per_sec =
+                        rate(self.last, report.pages, report.elapsed_secs, report.pages_per_sec);
+                    self.last = Some((report.pages, report.elapsed_secs));
+                    self.pending = None;
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Closed) => self.pending = None,
+            }
+        }
+        if self.pending.is_none() {
+            let (tx, rx) = oneshot::channel();
+            let ev = Event::Control(ControlRequest::Status(tx));
+            if tokio::task::block_in_place(|| self.events.send(ev)).is_ok() {
+                self.pending = Some(rx);
+            }
         }
         Beat {
             workers: self.workers,
@@ -168,12 +178,13 @@ impl Reporter {
     }
 }
 
-/// Pages per second since `last` (pages, when); the crawl's average
-/// (`since_start`) for the first heartbeat.
-fn rate(last: Option<(u64, Instant)>, pages: u64, since_start: f64, now: Instant) -> f32 {
+/// Pages per second between the last answer (pages, the crawl's elapsed
+/// seconds) and this one; the crawl's average (`since_start`) for the
+/// first.
+fn rate(last: Option<(u64, f64)>, pages: u64, elapsed: f64, since_start: f64) -> f32 {
     match last {
-        Some((before, at)) if now > at => {
-            (pages.saturating_sub(before) as f64 / now.duration_since(at).as_secs_f64()) as f32
+        Some((before, at)) if elapsed > at => {
+            (pages.saturating_sub(before) as f64 / (elapsed - at)) as f32
         }
         Some(_) => 0.0,
         None => since_start as f32,
@@ -186,12 +197,10 @@ mod tests {
 
     #[test]
     fn the_rate_is_over_the_last_period_and_the_average_at_first() {
-        let t0 = Instant::now();
-        assert_eq!(rate(None, 50, 12.5, t0), 12.5);
-        let t1 = t0 + Duration::from_secs(2);
-        assert_eq!(rate(Some((10, t0)), 50, 12.5, t1), 20.0);
+        assert_eq!(rate(None, 50, 4.0, 12.5), 12.5);
+        assert_eq!(rate(Some((10, 4.0)), 50, 6.0, 12.5), 20.0);
         // A count that went down (never: pages only grow) is no negative rate.
-        assert_eq!(rate(Some((60, t0)), 50, 12.5, t1), 0.0);
-        assert_eq!(rate(Some((10, t1)), 50, 12.5, t1), 0.0);
+        assert_eq!(rate(Some((60, 4.0)), 50, 6.0, 12.5), 0.0);
+        assert_eq!(rate(Some((10, 6.0)), 50, 6.0, 12.5), 0.0);
     }
 }
