@@ -50,3 +50,5 @@ mod cluster;
 // Cluster mode through the database: crash counts, robots.txt, sitemaps;
 // the deploy files.
 mod cluster_db;
+// Cluster mode for operators: export/status --cluster, /api/cluster, metrics.
+mod cluster_ops;

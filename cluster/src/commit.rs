@@ -13,9 +13,11 @@
 //!
 //! Rows go in as arrays (`UNNEST`), a handful of statements per batch
 //! whatever its size, sorted by key so two machines inserting overlapping
-//! URLs lock them in the same order.
+//! URLs lock them in the same order. The rows inserted are added to the
+//! machine's counters in the same transaction ([`crate::counts`]).
 
 use crate::cluster::Cluster;
+use crate::counts::{self, Deltas};
 use crate::error::ClusterError;
 use crate::leases::Epoch;
 use crate::partition::PartitionId;
@@ -143,17 +145,20 @@ impl Cluster {
             return Err(ClusterError::Fenced { partitions: lost });
         }
         let mut done = Committed::default();
+        let mut deltas = Deltas::default();
         let mut pages = batch.pages.as_slice();
         if let Some(max) = max_pages
             && !pages.is_empty()
         {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MAX_PAGES_LOCK]).await?;
-            let stored: i64 = tx.query_one("SELECT count(*) FROM trawl.pages", &[]).await?.get(0);
-            let room = max.saturating_sub(u64::try_from(stored).unwrap_or(0));
+            // Exact: every page-storing commit of a capped crawl holds
+            // this lock until it commits its counters.
+            let stored = counts::pages_in(&tx).await?;
+            let room = max.saturating_sub(stored);
             pages = &pages[..pages.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
         }
         if !pages.is_empty() {
-            done.pages = insert_pages(&tx, self.machine().as_str(), pages).await?;
+            done.pages = insert_pages(&tx, self.machine().as_str(), pages, &mut deltas).await?;
         }
         if !batch.urls.is_empty() {
             let owned: Vec<i32> = url_own
@@ -162,6 +167,7 @@ impl Cluster {
                 .map(|p| p.as_i32())
                 .collect();
             (done.new_urls, done.inbox) = insert_urls(&tx, &batch.urls, &owned).await?;
+            deltas.add(counts::URLS, done.new_urls);
         }
         if !batch.crashes.is_empty() {
             add_crashes(&tx, &batch.crashes).await?;
@@ -169,6 +175,7 @@ impl Cluster {
         if !batch.robots.is_empty() {
             crate::robots::upsert(&tx, &batch.robots).await?;
         }
+        deltas.write(&tx, self.machine().as_str()).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -179,6 +186,9 @@ impl Cluster {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let (new_urls, inbox) = insert_urls(&tx, urls, &[]).await?;
+        let mut deltas = Deltas::default();
+        deltas.add(counts::URLS, new_urls);
+        deltas.write(&tx, self.machine().as_str()).await?;
         tx.commit().await?;
         Ok(Committed { pages: 0, new_urls, inbox })
     }
@@ -207,10 +217,13 @@ pub(crate) fn outcome_detail(outcome: &FetchOutcome) -> Option<serde_json::Value
     }
 }
 
+/// Inserts page rows (and the URL row of a page that has none); adds what
+/// was inserted to `deltas`; returns the page rows inserted.
 async fn insert_pages(
     tx: &deadpool_postgres::Transaction<'_>,
     machine: &str,
     pages: &[PageRow],
+    deltas: &mut Deltas,
 ) -> Result<u64, ClusterError> {
     let mut sorted: Vec<&PageRow> = pages.iter().collect();
     sorted.sort_by(|a, b| a.url.cmp(&b.url));
@@ -242,7 +255,8 @@ async fn insert_pages(
         .collect();
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO trawl.pages (url, partition, depth, status, content_type, title, bytes,
+            "WITH ins AS (
+             INSERT INTO trawl.pages (url, partition, depth, status, content_type, title, bytes,
                  fetched_at, elapsed_ms, outlinks, outcome, outcome_detail, machine, worker,
                  attempts, retry_after_secs, noindex, nofollow, canonical, fields)
              SELECT u, pt, d, st, ct, ti, b, to_timestamp(f / 1000.0), e, o, oc, od, $20, w,
@@ -252,11 +266,19 @@ async fn insert_pages(
                  $13::int4[], $14::int2[], $15::int4[], $16::bool[], $17::bool[], $18::text[],
                  $19::jsonb[])
                  AS t(u, pt, d, st, ct, ti, b, f, e, o, oc, od, w, a, ra, ni, nf, c, fl)
-             ON CONFLICT (url) DO NOTHING",
+             ON CONFLICT (url) DO NOTHING
+             RETURNING url, partition, depth, outcome),
+             own AS (
+                 INSERT INTO trawl.urls (url, partition, depth)
+                 SELECT url, partition, depth FROM ins
+                 ON CONFLICT (url) DO NOTHING
+                 RETURNING 1)
+             SELECT outcome, count(*)::int8, (SELECT count(*) FROM own)::int8
+             FROM ins GROUP BY outcome",
         )
         .await?;
-    let inserted = tx
-        .execute(
+    let rows = tx
+        .query(
             &stmt,
             &[
                 &url,
@@ -282,6 +304,16 @@ async fn insert_pages(
             ],
         )
         .await?;
+    let mut inserted = 0;
+    for r in &rows {
+        let n = u64::try_from(r.try_get::<_, i64>(1)?).unwrap_or(0);
+        deltas.add_outcome(r.try_get(0)?, n);
+        inserted += n;
+    }
+    deltas.add(counts::PAGES, inserted);
+    if let Some(r) = rows.first() {
+        deltas.add(counts::URLS, u64::try_from(r.try_get::<_, i64>(2)?).unwrap_or(0));
+    }
     let with_body: Vec<&&PageRow> = sorted.iter().filter(|p| p.body.is_some()).collect();
     if !with_body.is_empty() {
         let urls: Vec<&str> = with_body.iter().map(|p| p.url.as_str()).collect();

@@ -16,7 +16,8 @@
 //!   database's clock; `rows.rs`: what a machine writes; `commit.rs`: the
 //!   fenced batch commit; `queue.rs`:
 //!   takeover loads and the inbox; `robots.rs`; `pages.rs`: reading
-//!   records back.
+//!   records back; `counts.rs`: exact counts kept by the commits;
+//!   `status.rs`: what `trawl status --cluster` shows.
 //! - `test_pg` (feature `test-support`): a private PostgreSQL server for
 //!   tests.
 //!
@@ -25,6 +26,7 @@
 
 mod cluster;
 mod commit;
+mod counts;
 mod error;
 mod leases;
 mod pages;
@@ -39,10 +41,11 @@ pub mod test_pg;
 
 pub use cluster::{Cluster, MachineId};
 pub use commit::{Batch, Committed};
+pub use counts::Counts;
 pub use error::ClusterError;
 pub use leases::{Epoch, Lease};
 pub use partition::{PARTITIONS, PartitionId, fair_share};
 pub use queue::QueuedUrl;
 pub use robots::RobotsRow;
 pub use rows::{Crash, NewUrl, PageRow};
-pub use status::{ClusterStatus, MachineStatus};
+pub use status::{Beat, ClusterStatus, MachineStatus};

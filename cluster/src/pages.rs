@@ -29,11 +29,9 @@ pub(crate) fn outcome_from_columns(
 }
 
 impl Cluster {
-    /// Stored pages in the whole crawl.
+    /// Stored pages in the whole crawl (from the counters: no scan).
     pub async fn page_count(&self) -> Result<u64, ClusterError> {
-        let n: i64 =
-            self.client().await?.query_one("SELECT count(*) FROM trawl.pages", &[]).await?.get(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(self.pages_and_queued().await?.0)
     }
 
     /// The stored record for `url` (with its body, if kept), and the
@@ -42,6 +40,46 @@ impl Cluster {
         let row =
             self.client().await?.query_opt(&format!("{SELECT} WHERE p.url = $1"), &[&url]).await?;
         row.map(|r| Ok((decode(&r)?, r.try_get(20)?))).transpose()
+    }
+
+    /// Up to `limit` stored records whose URL starts with `prefix`, in
+    /// byte order of the URL, after `after` (none: from the first):
+    /// keyset pagination over the primary key, so each call is one index
+    /// range scan and a reader holds one chunk, however large the crawl.
+    /// Bodies are read only if `bodies` (a WARC export).
+    pub async fn page_chunk(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        bodies: bool,
+    ) -> Result<Vec<PageRow>, ClusterError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let select = if bodies {
+            SELECT.to_owned()
+        } else {
+            SELECT
+                .replace("b.body", "NULL::bytea")
+                .replace(" LEFT JOIN trawl.bodies b ON b.url = p.url", "")
+        };
+        // URLs are normalized ASCII, so every URL with the prefix sorts
+        // below prefix + U+10FFFF: the bound that ends the index range.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let after = after.unwrap_or("");
+        let op = if after.is_empty() { ">=" } else { ">" };
+        let from = if after.is_empty() { prefix } else { after };
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "{select} WHERE p.url {op} $1 AND p.url < $2 AND starts_with(p.url, $3)
+                     ORDER BY p.url LIMIT $4"
+                ),
+                &[&from, &upper, &prefix, &limit],
+            )
+            .await?;
+        rows.iter().map(decode).collect()
     }
 
     /// Every stored record whose URL starts with `prefix`, in URL order

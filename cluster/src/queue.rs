@@ -116,18 +116,8 @@ impl Cluster {
             .collect()
     }
 
-    /// Queued URLs in the whole crawl.
+    /// Queued URLs in the whole crawl (from the counters: no scan).
     pub async fn queued_count(&self) -> Result<u64, ClusterError> {
-        let n: i64 = self
-            .client()
-            .await?
-            .query_one(
-                "SELECT count(*) FROM trawl.urls u
-                 WHERE NOT EXISTS (SELECT 1 FROM trawl.pages p WHERE p.url = u.url)",
-                &[],
-            )
-            .await?
-            .get(0);
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(self.pages_and_queued().await?.1)
     }
 }

@@ -11,7 +11,10 @@ use crate::partition::PARTITIONS;
 use deadpool_postgres::Client;
 
 /// The migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_counts.sql")),
+];
 
 /// Arbitrary key of the advisory lock serializing migrations.
 const MIGRATION_LOCK: i64 = 0x7472_6177_6c00_0001;

@@ -120,6 +120,7 @@ fn crawl(
             scope: std::sync::Arc::new(
                 config.scope.matcher().map_err(|e| CoordinatorError::ApiScope(e.to_string()))?,
             ),
+            cluster: node.as_ref().and_then(ClusterNode::reader),
         },
     )
     .map_err(|source| CoordinatorError::ApiBind { addr: config.api, source })?;

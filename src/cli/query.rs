@@ -32,8 +32,12 @@ pub(crate) enum ExportFormat {
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
     /// Store directory of a crawl (while it runs, the crawl exports it).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
+    pub(crate) store: Option<PathBuf>,
+    /// Export a cluster's pages from PostgreSQL (postgres://...) instead of
+    /// a store: every page of the crawl, whichever machine fetched it.
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    pub(crate) cluster: Option<String>,
     /// Output format; warc needs a crawl run with --keep-bodies.
     #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
     pub(crate) format: ExportFormat,

@@ -1,6 +1,7 @@
 //! `trawl export`: the whole store as jsonl, csv or WARC; from the store,
 //! or, while a crawl holds it, streamed through the crawl's API
-//! (`/api/export`), in the same bytes.
+//! (`/api/export`), in the same bytes; with `--cluster URL`, the whole
+//! cluster's crawl from PostgreSQL.
 
 use super::remote::{ApiRefused, Remote};
 use crate::cli::{ExportArgs, ExportFormat};
@@ -28,13 +29,20 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    if let Some(url) = &args.cluster {
+        return cluster(url, format, &mut out);
+    }
+    let Some(store_dir) = &args.store else {
+        eprintln!("trawl: error: --store DIR or --cluster URL");
+        return Ok(ExitCode::from(2));
+    };
     let deadline = Instant::now() + LOCK_WAIT;
     let stats = loop {
-        match Store::open_existing(&args.store) {
+        match Store::open_existing(store_dir) {
             Ok(store) => break export::run(&store, format, now_ms(), &mut out)?,
             // A running crawl holds the store: it exports for us.
             Err(StoreError::Locked { path }) => {
-                if let Some(remote) = Remote::find(&args.store, args.api_token.clone())? {
+                if let Some(remote) = Remote::find(store_dir, args.api_token.clone())? {
                     let mut tee = Tee { out: &mut out, counter: ExportCounter::new(format), n: 0 };
                     match live(&remote, format, &mut tee) {
                         Ok(pages_before) => {
@@ -65,6 +73,38 @@ pub(crate) fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     eprintln!("{}", summary(stats));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `trawl export --cluster URL`: the cluster's pages, streamed from the
+/// database.
+fn cluster(url: &str, format: Format, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if let Err(e) = trawl_common::config::sections::check_url(url) {
+        eprintln!("trawl: error: --cluster: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    let stats = trawl_coordinator::cluster_mode::export(url, format, now_ms(), out)
+        .context("cluster database")??;
+    out.flush()?;
+    eprintln!("{}", cluster_summary(stats));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What an export from the cluster wrote: its WARC holds `resource`
+/// records (the database keeps bodies without response heads).
+fn cluster_summary(stats: ExportStats) -> String {
+    let ExportStats::Warc(w) = stats else { return summary(stats) };
+    let mut text = format!(
+        "exported {} (bodies with their content type: the cluster keeps no response heads)",
+        plural(w.resources + w.responses, "resource record", "resource records")
+    );
+    if w.without_body > 0 {
+        text.push_str(&format!(
+            "\nwarning: {} without a kept body left out of the WARC; bodies are kept only by a \
+             crawl run with --keep-bodies",
+            plural(w.without_body, "page", "pages")
+        ));
+    }
+    text
 }
 
 fn now_ms() -> u64 {

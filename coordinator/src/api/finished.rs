@@ -58,7 +58,13 @@ impl FinishedApi {
         let scope = Scope::new(ScopeKind::Host, seeds).matcher().map_err(std::io::Error::other)?;
         let server = ApiServer::start(
             addr,
-            ApiState { control, store, token: None, scope: std::sync::Arc::new(scope) },
+            ApiState {
+                control,
+                store,
+                token: None,
+                scope: std::sync::Arc::new(scope),
+                cluster: None,
+            },
         )?;
         ApiAdvert::this_process(server.addr()).write(&path)?;
         Ok(Self { server: Some(server), responder: Some(responder), store: path })

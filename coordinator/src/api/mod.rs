@@ -5,9 +5,12 @@
 //!
 //! The API owns no crawl state: every request is forwarded to the
 //! scheduler on its event channel and answered from its reply, and page
-//! queries read the store (a clone of the coordinator's own handle).
+//! queries read the store (a clone of the coordinator's own handle). With
+//! `--cluster`, `/api/cluster` and `/metrics` also read the cluster's
+//! database ([`cluster`]).
 
 mod advert;
+mod cluster;
 mod controls;
 mod export;
 mod finished;
@@ -37,6 +40,9 @@ pub(crate) struct ApiState {
     pub(crate) store: Store,
     pub(crate) token: Option<String>,
     pub(crate) scope: std::sync::Arc<trawl_common::url::ScopeMatcher>,
+    /// The cluster's database (`--cluster`): `/api/cluster` and the
+    /// cluster's metrics.
+    pub(crate) cluster: Option<trawl_cluster::Cluster>,
 }
 
 /// The running API server; stops when [`ApiServer::stop`] is called.

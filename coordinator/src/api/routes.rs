@@ -29,6 +29,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/pages/{url}", get(page))
         .route("/api/export", get(super::export::export))
         .route("/api/openapi.json", get(openapi))
+        .route("/api/cluster", get(super::cluster::cluster))
         .route("/metrics", get(metrics))
         .route("/", get(dashboard))
         // Run controls (the dashboard's buttons): handlers in controls.rs.
@@ -186,11 +187,9 @@ async fn page(
 async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> ApiResult {
     authorize(&state, &headers)?;
     let report = ask(&state, ControlRequest::Status).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        super::metrics::render(&report),
-    )
-        .into_response())
+    let mut text = super::metrics::render(&report);
+    text.push_str(&super::cluster::metrics(&state).await);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 
 async fn openapi() -> Response {

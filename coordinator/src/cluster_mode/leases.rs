@@ -39,6 +39,8 @@ struct LeaseTask {
     releasing: Vec<PartitionId>,
     /// Local deadline of the leases.
     deadline: Option<Instant>,
+    /// What the heartbeat reports (workers, pages/s).
+    reporter: super::node::Reporter,
 }
 
 /// Runs until `stop` turns true; then releases every partition.
@@ -48,6 +50,7 @@ pub(crate) async fn run(
     events: SyncSender<Event>,
     lease: Duration,
     mut stop: watch::Receiver<bool>,
+    reporter: super::node::Reporter,
 ) {
     let period = (lease / 3).max(Duration::from_millis(300));
     let mut task = LeaseTask {
@@ -59,6 +62,7 @@ pub(crate) async fn run(
         owned: HashMap::new(),
         releasing: Vec::new(),
         deadline: None,
+        reporter,
     };
     // Machines started together register before the first take, so the
     // first one does not take everything and hand most of it back.
@@ -174,8 +178,8 @@ impl LeaseTask {
             self.send(ClusterEvent::Lost(excess.clone()));
             self.releasing = excess;
         }
-        let pps = 0.0;
-        self.cluster.heartbeat(0, pps).await?;
+        let beat = self.reporter.beat().await;
+        self.cluster.beat(&beat).await?;
         Ok(())
     }
 

@@ -16,7 +16,8 @@
 //! - [`link`]: the scheduler's side: which partitions it may hand out,
 //!   links split into own (frontier) and other machines' (URL rows),
 //!   records sent to the committer, "is the whole cluster done";
-//! - [`query`](mod@query): `trawl query --cluster` over the page rows;
+//! - [`query`](mod@query): `trawl query/export/status --cluster` over
+//!   the page rows, streamed by keyset pagination;
 //! - [`rows`]: the one mapping between page records and page rows;
 //! - [`carry`]: robots.txt and crash counts through the database (what a
 //!   commit writes, what a takeover loads).
@@ -29,8 +30,8 @@ mod node;
 mod query;
 mod rows;
 
-pub use query::{query, status};
-pub use trawl_cluster::{ClusterError, ClusterStatus, MachineStatus};
+pub use query::{export, query, status, status_json};
+pub use trawl_cluster::{ClusterError, ClusterStatus, MachineStatus, PARTITIONS};
 
 pub(crate) use carry::{Carried, as_fetch as carry_fetch};
 pub(crate) use link::ClusterLink;

@@ -198,6 +198,36 @@ fn write_resource(out: &mut dyn Write, r: &PageRecord, body: &[u8]) -> std::io::
 /// Writes the store as gzipped WARC 1.1 to `out`; `now_ms` dates the
 /// `warcinfo` record.
 pub fn write(store: &Store, now_ms: u64, out: &mut dyn Write) -> Result<WarcStats, ExportError> {
+    let pages = store.pages_with_prefix("").map(|record| {
+        let record = record?;
+        let body = store.body(&record.url)?;
+        let head = match body {
+            Some(_) => store.response_head(&record.url)?,
+            None => None,
+        };
+        Ok(Kept { record, body, head })
+    });
+    write_over(pages, now_ms, out)
+}
+
+/// A stored page with what was kept of its response.
+#[derive(Debug)]
+pub struct Kept {
+    /// The record.
+    pub record: PageRecord,
+    /// Its body (`--keep-bodies`).
+    pub body: Option<Vec<u8>>,
+    /// Its response head, kept with the body.
+    pub head: Option<ResponseHead>,
+}
+
+/// [`write`] over any source of pages (a store, or cluster mode's
+/// PostgreSQL rows), in the order given.
+pub fn write_over(
+    pages: impl Iterator<Item = Result<Kept, ExportError>>,
+    now_ms: u64,
+    out: &mut dyn Write,
+) -> Result<WarcStats, ExportError> {
     let info = info_fields();
     let stamp = now_ms.to_string();
     Record {
@@ -211,13 +241,13 @@ pub fn write(store: &Store, now_ms: u64, out: &mut dyn Write) -> Result<WarcStat
     }
     .write(out)?;
     let mut stats = WarcStats::default();
-    for record in store.pages_with_prefix("") {
-        let r = record?;
-        let Some(body) = store.body(&r.url)? else {
+    for page in pages {
+        let Kept { record: r, body, head } = page?;
+        let Some(body) = body else {
             stats.without_body += 1;
             continue;
         };
-        match store.response_head(&r.url)? {
+        match head {
             Some(head) => {
                 write_exchange(out, &r, &head, &body)?;
                 stats.responses += 1;
