@@ -5,9 +5,11 @@
 //! handing them out first, and they are released one period later, once
 //! their in-flight work had time to commit. If renewing fails past the
 //! local deadline (counted from when the renewal was sent, less one
-//! period), every partition counts as lost. Every poll it drains the inbox
-//! and reads the cluster's counts. It ends on `stop`, releasing
-//! everything.
+//! period), every partition counts as lost. The local deadline is also
+//! shared with the scheduler, which hands nothing out past it even if
+//! this task is stuck (a round that hangs is cut off after one lease) or
+//! the process was paused. Every poll it drains the inbox and reads the
+//! cluster's counts. It ends on `stop`, releasing everything.
 
 use super::{ClusterEvent, Shared};
 use crate::scheduler::Event;
@@ -18,7 +20,7 @@ use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use trawl_cluster::{Cluster, ClusterError, Epoch, PartitionId, QueuedUrl, fair_share};
+use trawl_cluster::{Cluster, ClusterError, Epoch, Lease, PartitionId, QueuedUrl, fair_share};
 
 /// How often the inbox is drained and the cluster's counts are read.
 const POLL: Duration = Duration::from_millis(300);
@@ -39,6 +41,8 @@ struct LeaseTask {
     releasing: Vec<PartitionId>,
     /// Local deadline of the leases.
     deadline: Option<Instant>,
+    /// Gained, queue not loaded yet.
+    unloaded: Vec<PartitionId>,
 }
 
 /// Runs until `stop` turns true; then releases every partition.
@@ -59,6 +63,7 @@ pub(crate) async fn run(
         owned: HashMap::new(),
         releasing: Vec::new(),
         deadline: None,
+        unloaded: Vec::new(),
     };
     // Machines started together register before the first take, so the
     // first one does not take everything and hand most of it back.
@@ -91,18 +96,25 @@ impl LeaseTask {
     }
 
     async fn round(&mut self) {
-        if let Err(e) = self.try_round().await {
-            tracing::warn!(error = %e, "cluster: lease round failed");
-            if self.deadline.is_some_and(|d| Instant::now() >= d) && !self.owned.is_empty() {
-                tracing::warn!(
-                    partitions = self.owned.len(),
-                    "cluster: leases past deadline: stop"
-                );
-                let lost: Vec<PartitionId> = self.owned.drain().map(|(p, _)| p).collect();
-                self.shared.set_held(HashMap::clear);
-                self.send(ClusterEvent::Lost(lost));
+        let failed = match tokio::time::timeout(self.lease, self.try_round()).await {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cluster: lease round failed");
+                true
             }
+            Err(_) => {
+                tracing::warn!(lease = ?self.lease, "cluster: lease round timed out");
+                true
+            }
+        };
+        if failed && self.deadline.is_some_and(|d| Instant::now() >= d) && !self.owned.is_empty() {
+            tracing::warn!(partitions = self.owned.len(), "cluster: leases past deadline: stop");
+            let lost: Vec<PartitionId> = self.owned.drain().map(|(p, _)| p).collect();
+            self.shared.set_held(HashMap::clear);
+            self.send(ClusterEvent::Lost(lost));
         }
+        let deadline = if self.owned.is_empty() { None } else { self.deadline };
+        self.shared.set_deadline(deadline.map(Instant::into_std));
     }
 
     async fn try_round(&mut self) -> Result<(), ClusterError> {
@@ -122,7 +134,11 @@ impl LeaseTask {
         let lost: Vec<PartitionId> =
             self.owned.iter().filter(|(p, e)| now.get(p) != Some(e)).map(|(p, _)| *p).collect();
         if !lost.is_empty() {
-            tracing::warn!(partitions = lost.len(), "cluster: partitions taken over");
+            tracing::warn!(
+                machine = %self.cluster.machine(),
+                partitions = lost.len(),
+                "cluster: partitions taken over by another machine: their work stops here"
+            );
             for p in &lost {
                 self.owned.remove(p);
             }
@@ -138,26 +154,23 @@ impl LeaseTask {
             .map(|l| l.deadline(sent.into_std(), self.period))
             .min()
             .map(Instant::from_std);
+        // Held in the database but not known here (a round cut off after
+        // its acquire committed): adopted like a take, queue load included.
+        let unknown: Vec<Lease> = leases
+            .iter()
+            .filter(|l| !self.owned.contains_key(&l.partition))
+            .filter(|l| !self.releasing.contains(&l.partition))
+            .copied()
+            .collect();
+        self.gain(&unknown, sent);
+        self.load_pending().await?;
         let live = self.cluster.live_machines(self.lease).await?.max(1);
         let share = fair_share(live);
         if self.owned.len() < share {
             let sent = Instant::now();
             let gained = self.cluster.acquire(share, self.lease).await?;
-            if !gained.is_empty() {
-                let ids: Vec<PartitionId> = gained.iter().map(|l| l.partition).collect();
-                for l in &gained {
-                    self.owned.insert(l.partition, l.epoch);
-                    let d = Instant::from_std(l.deadline(sent.into_std(), self.period));
-                    self.deadline = Some(self.deadline.map_or(d, |x| x.min(d)));
-                }
-                self.shared.set_held(|h| {
-                    gained.iter().for_each(|l| {
-                        h.insert(l.partition, l.epoch);
-                    })
-                });
-                self.send(ClusterEvent::Gained(ids.clone()));
-                self.load(&ids).await?;
-            }
+            self.gain(&gained, sent);
+            self.load_pending().await?;
         } else if self.owned.len() > share {
             let mut mine: Vec<PartitionId> = self.owned.keys().copied().collect();
             mine.sort();
@@ -176,6 +189,38 @@ impl LeaseTask {
         }
         let pps = 0.0;
         self.cluster.heartbeat(0, pps).await?;
+        Ok(())
+    }
+
+    /// Partitions newly held (`sent`: when the request that returned them
+    /// was sent): the fence, the deadline, the scheduler, and their queues
+    /// to load.
+    fn gain(&mut self, gained: &[Lease], sent: Instant) {
+        if gained.is_empty() {
+            return;
+        }
+        for l in gained {
+            self.owned.insert(l.partition, l.epoch);
+            let d = Instant::from_std(l.deadline(sent.into_std(), self.period));
+            self.deadline = Some(self.deadline.map_or(d, |x| x.min(d)));
+            self.unloaded.push(l.partition);
+        }
+        self.shared.set_held(|h| h.extend(gained.iter().map(|l| (l.partition, l.epoch))));
+        self.shared.set_deadline(self.deadline.map(Instant::into_std));
+        self.send(ClusterEvent::Gained(gained.iter().map(|l| (l.partition, l.epoch)).collect()));
+    }
+
+    /// Loads the queues of partitions gained and not loaded yet (a failed
+    /// load is tried again next round: until then their URLs wait in the
+    /// database, none is lost).
+    async fn load_pending(&mut self) -> Result<(), ClusterError> {
+        self.unloaded.retain(|p| self.owned.contains_key(p));
+        if self.unloaded.is_empty() {
+            return Ok(());
+        }
+        let ids = self.unloaded.clone();
+        self.load(&ids).await?;
+        self.unloaded.clear();
         Ok(())
     }
 

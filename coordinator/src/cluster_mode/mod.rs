@@ -40,15 +40,26 @@ use trawl_cluster::{Epoch, PartitionId, QueuedUrl};
 /// What the cluster tasks tell the scheduler.
 #[derive(Debug)]
 pub(crate) enum ClusterEvent {
-    /// Partitions now held: their URLs may be handed out.
-    Gained(Vec<PartitionId>),
+    /// Partitions now held, at these epochs: their URLs may be handed out.
+    Gained(Vec<(PartitionId, Epoch)>),
     /// Partitions lost or being released: stop handing out their URLs.
     Lost(Vec<PartitionId>),
     /// Queued URLs of held partitions (takeover load, inbox).
     Urls(Vec<QueuedUrl>),
-    /// URLs whose records were refused (fenced): not stored by this
-    /// machine; a later owner fetches them again.
-    Fenced(Vec<String>),
+    /// Records refused (fenced): not stored by this machine; whoever
+    /// holds their partition next fetches them again.
+    Fenced(Vec<FencedUrl>),
+}
+
+/// A URL whose record a commit refused.
+#[derive(Debug)]
+pub(crate) struct FencedUrl {
+    pub(crate) url: String,
+    pub(crate) partition: PartitionId,
+    pub(crate) depth: u32,
+    /// The epoch the refused commit claimed for the partition (`None`: it
+    /// did not hold it at all any more).
+    pub(crate) epoch: Option<Epoch>,
 }
 
 /// State the tasks and the scheduler's link share.
@@ -69,6 +80,10 @@ pub(crate) struct Shared {
     pub(crate) polled_at: AtomicU64,
     /// A poll has answered.
     pub(crate) polled: AtomicBool,
+    /// The local deadline of the leases held (set by the lease task on
+    /// each renewal): past it, no URL may be handed out, whether or not
+    /// the lease task got to renew (a paused process, a hung connection).
+    pub(crate) deadline: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -80,6 +95,17 @@ impl Shared {
     fn set_held(&self, f: impl FnOnce(&mut HashMap<PartitionId, Epoch>)) {
         if let Ok(mut h) = self.held.lock() {
             f(&mut h);
+        }
+    }
+
+    /// Are the leases past their local deadline (hand nothing out)?
+    pub(crate) fn expired(&self, now: std::time::Instant) -> bool {
+        self.deadline.lock().ok().and_then(|d| *d).is_some_and(|d| now >= d)
+    }
+
+    fn set_deadline(&self, d: Option<std::time::Instant>) {
+        if let Ok(mut x) = self.deadline.lock() {
+            *x = d;
         }
     }
 
