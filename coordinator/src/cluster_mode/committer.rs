@@ -6,7 +6,7 @@
 //! this machine's seen-set has them, so it would not announce them again);
 //! a database that is down is retried with back-off, the batch kept.
 
-use super::{ClusterEvent, FencedUrl, Shared};
+use super::{ClusterEvent, Shared};
 use crate::scheduler::Event;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -140,7 +140,12 @@ async fn commit(
                 shared.pages.fetch_add(done.pages, Ordering::AcqRel);
                 shared.commits.fetch_add(1, Ordering::AcqRel);
                 shared.uncommitted.fetch_sub(n, Ordering::AcqRel);
-                tracing::debug!(pages = done.pages, new_urls = done.new_urls, "batch committed");
+                tracing::debug!(
+                    records = n,
+                    pages = done.pages,
+                    new_urls = done.new_urls,
+                    "batch committed"
+                );
             }
             Err(ClusterError::Fenced { partitions }) => {
                 let (lost, keep): (Vec<Item>, Vec<Item>) =
@@ -159,9 +164,7 @@ async fn commit(
                 for i in lost {
                     orphans.urls.extend(i.urls);
                     orphans.announce.extend(i.announce);
-                    let epoch = held.get(&i.page.partition).copied();
-                    let (url, partition, depth) = (i.page.url, i.page.partition, i.page.depth);
-                    urls.push(FencedUrl { url, partition, depth, epoch });
+                    urls.push(i.page.url);
                 }
                 let _ = tokio::task::block_in_place(|| {
                     events.send(Event::Cluster(ClusterEvent::Fenced(urls)))

@@ -26,7 +26,7 @@ use trawl_cluster::{Cluster, ClusterError, Epoch, Lease, PartitionId, QueuedUrl,
 const POLL: Duration = Duration::from_millis(300);
 /// Wait before the first take.
 const FIRST_TAKE: Duration = Duration::from_millis(700);
-/// URLs per event sent to the scheduler.
+/// Inbox URLs per event sent to the scheduler.
 const CHUNK: usize = 2_000;
 
 struct LeaseTask {
@@ -193,12 +193,9 @@ impl LeaseTask {
     }
 
     /// Partitions newly held (`sent`: when the request that returned them
-    /// was sent): the fence, the deadline, the scheduler, and their queues
-    /// to load.
+    /// was sent): the fence and the deadline at once; the scheduler hears
+    /// of them with their queue ([`Self::load_pending`]).
     fn gain(&mut self, gained: &[Lease], sent: Instant) {
-        if gained.is_empty() {
-            return;
-        }
         for l in gained {
             self.owned.insert(l.partition, l.epoch);
             let d = Instant::from_std(l.deadline(sent.into_std(), self.period));
@@ -207,43 +204,27 @@ impl LeaseTask {
         }
         self.shared.set_held(|h| h.extend(gained.iter().map(|l| (l.partition, l.epoch))));
         self.shared.set_deadline(self.deadline.map(Instant::into_std));
-        self.send(ClusterEvent::Gained(gained.iter().map(|l| (l.partition, l.epoch)).collect()));
     }
 
-    /// Loads the queues of partitions gained and not loaded yet (a failed
-    /// load is tried again next round: until then their URLs wait in the
-    /// database, none is lost).
+    /// Takeover: loads the queues of the partitions gained and not loaded
+    /// yet (breadth-first per partition) and hands both to the scheduler
+    /// in one event, so its frontier for them is the database's queue. A
+    /// failed load is tried again next round; meanwhile their URLs wait in
+    /// the database (the scheduler does not hand any out), none is lost.
     async fn load_pending(&mut self) -> Result<(), ClusterError> {
         self.unloaded.retain(|p| self.owned.contains_key(p));
         if self.unloaded.is_empty() {
             return Ok(());
         }
         let ids = self.unloaded.clone();
-        self.load(&ids).await?;
+        let mut queued: Vec<QueuedUrl> = Vec::new();
+        let n = self.cluster.load_queued(&ids, |u| queued.push(u)).await?;
+        let mut stored: Vec<String> = Vec::new();
+        let done = self.cluster.load_stored(&ids, |u| stored.push(u)).await?;
         self.unloaded.clear();
-        Ok(())
-    }
-
-    /// Takeover: the queued URLs of `ids`, breadth-first per partition.
-    async fn load(&self, ids: &[PartitionId]) -> Result<(), ClusterError> {
-        let mut chunk: Vec<QueuedUrl> = Vec::with_capacity(CHUNK);
-        let mut full: Vec<Vec<QueuedUrl>> = Vec::new();
-        let n = self
-            .cluster
-            .load_queued(ids, |u| {
-                chunk.push(u);
-                if chunk.len() >= CHUNK {
-                    full.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
-                }
-            })
-            .await?;
-        full.push(chunk);
-        for c in full {
-            if !c.is_empty() {
-                self.send(ClusterEvent::Urls(c));
-            }
-        }
-        tracing::info!(partitions = ids.len(), urls = n, "cluster: takeover loaded");
+        let partitions = ids.iter().filter_map(|p| Some((*p, *self.owned.get(p)?))).collect();
+        self.send(ClusterEvent::Gained { partitions, queued, stored });
+        tracing::info!(partitions = ids.len(), urls = n, stored = done, "cluster: takeover loaded");
         Ok(())
     }
 

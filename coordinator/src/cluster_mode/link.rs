@@ -8,20 +8,30 @@
 //! queues here carries that epoch to the committer:
 //! - a URL popped while its partition is not held is *dropped* (its
 //!   record never made); a takeover load that lists it again re-queues it;
-//! - a record refused by the fence goes back to the frontier at once if
-//!   its partition was re-taken at a newer epoch meanwhile (the takeover
-//!   load may already have skipped it as seen), else it is dropped;
+//! - a record refused by the fence is dropped (the next takeover load
+//!   that lists it queues it again);
 //! - the links a page led to are committed as "queued here" only if their
 //!   partition is still held at the epoch they were queued at; all others
 //!   (other partitions' links, or ours from before a loss) are announced
 //!   through the inbox, which reaches whoever holds the partition, this
 //!   machine included, after any takeover load.
 //!
+//! - entries a partition left in the frontier when it was lost are stale
+//!   once it is taken back (the other owner may have stored them): the
+//!   takeover load, the database's queue, is the truth. Entries queued
+//!   before the gain (seq below the frontier's next seq then) are dropped
+//!   when popped, and every URL the load lists is queued afresh unless it
+//!   was queued since (so one in flight across the gain may be fetched
+//!   twice: at most what was in flight).
+//!
+//! - the URLs of a gained partition that earlier owners stored are marked
+//!   seen, so links to them found here later are not fetched again.
+//!
 //! Past the leases' local deadline nothing is handed out at all
 //! ([`ClusterLink::paused`]), until the lease task renews or gives up.
 
 use super::committer::{Item, ToCommitter};
-use super::{ClusterEvent, FencedUrl, Shared, partition_of};
+use super::{ClusterEvent, Shared, partition_of};
 use crate::frontier::{Frontier, Queued, SegmentSource};
 use crate::store::{PageRecord, Segment};
 use std::collections::{HashMap, HashSet};
@@ -40,6 +50,9 @@ pub(crate) struct ClusterLink {
     /// Partitions whose URLs may be handed out, and the epoch each was
     /// gained at.
     owned: HashMap<PartitionId, Epoch>,
+    /// Per held partition, the frontier's next seq when it was gained:
+    /// entries below it are from an earlier tenure, stale.
+    fresh_from: HashMap<PartitionId, u64>,
     /// URLs seen here but dropped (their partition was lost, or their
     /// record fenced): a takeover may queue them here again.
     dropped: HashSet<String>,
@@ -55,6 +68,7 @@ impl ClusterLink {
     pub(super) fn new(to_committer: UnboundedSender<ToCommitter>, shared: Arc<Shared>) -> Self {
         Self {
             owned: HashMap::new(),
+            fresh_from: HashMap::new(),
             dropped: HashSet::new(),
             foreign: Vec::new(),
             sent_foreign: HashSet::new(),
@@ -70,17 +84,39 @@ impl ClusterLink {
         frontier: &mut Frontier<S>,
     ) {
         match ev {
-            ClusterEvent::Gained(p) => self.owned.extend(p),
+            ClusterEvent::Gained { partitions, queued, stored } => {
+                let from = frontier.next_seq();
+                for (id, epoch) in partitions {
+                    self.owned.insert(id, epoch);
+                    self.fresh_from.insert(id, from);
+                }
+                // Found and stored by earlier owners: links to them are
+                // not admitted again.
+                for url in &stored {
+                    frontier.mark_seen(url);
+                }
+                for u in queued {
+                    if !self.fresh_from.contains_key(&u.partition) {
+                        continue;
+                    }
+                    if !frontier.is_seen(&u.url) {
+                        frontier.push(&u.url, u.depth, CLUSTER_SEG);
+                    } else {
+                        // Dropped, or queued or in flight from an earlier
+                        // tenure (a stale entry, skipped when popped):
+                        // queued afresh.
+                        self.dropped.remove(&u.url);
+                        requeue(frontier, u.url, u.depth);
+                    }
+                }
+            }
             ClusterEvent::Lost(p) => {
                 for id in p {
                     self.owned.remove(&id);
+                    self.fresh_from.remove(&id);
                 }
             }
-            ClusterEvent::Fenced(urls) => {
-                for f in urls {
-                    self.on_fenced(f, frontier);
-                }
-            }
+            ClusterEvent::Fenced(urls) => self.dropped.extend(urls),
             ClusterEvent::Urls(urls) => {
                 for u in urls {
                     if !self.owned.contains_key(&u.partition) {
@@ -96,18 +132,6 @@ impl ClusterLink {
         }
     }
 
-    /// A refused record: queued again here if its partition was re-taken
-    /// since the refused commit's epoch (a takeover load may have found it
-    /// seen and skipped it), else dropped until a takeover lists it.
-    fn on_fenced<S: SegmentSource>(&mut self, f: FencedUrl, frontier: &mut Frontier<S>) {
-        match self.owned.get(&f.partition) {
-            Some(now) if Some(*now) != f.epoch => requeue(frontier, f.url, f.depth),
-            _ => {
-                self.dropped.insert(f.url);
-            }
-        }
-    }
-
     /// Past the leases' local deadline: hand nothing out.
     pub(crate) fn paused(&self, now: Instant) -> bool {
         self.shared.expired(now)
@@ -116,7 +140,10 @@ impl ClusterLink {
     /// May `q` be handed out? If not (its partition is not held), it is
     /// dropped here and remembered for a later takeover.
     pub(crate) fn keep(&mut self, q: &Queued) -> bool {
-        if partition_of(&q.url).is_some_and(|p| self.owned.contains_key(&p)) {
+        let fresh = partition_of(&q.url)
+            .and_then(|p| self.fresh_from.get(&p))
+            .is_some_and(|from| q.seq >= *from);
+        if fresh {
             return true;
         }
         self.dropped.insert(q.url.clone());
@@ -160,6 +187,7 @@ impl ClusterLink {
         }
         let page = super::rows::row(record.clone(), partition, body);
         self.shared.uncommitted.fetch_add(1, Ordering::AcqRel);
+        tracing::debug!(url = %record.url, "cluster: record sent to the committer");
         let item = Item { page, urls, announce };
         if self.to_committer.send(ToCommitter::Page(Box::new(item))).is_err() {
             self.shared.uncommitted.fetch_sub(1, Ordering::AcqRel);
@@ -197,6 +225,7 @@ mod tests {
     use trawl_cluster::QueuedUrl;
 
     const X: &str = "http://127.0.0.1:8001/x";
+    const Y: &str = "http://127.0.0.1:8001/y";
 
     fn rig() -> (ClusterLink, Frontier, UnboundedReceiver<ToCommitter>) {
         let (tx, rx) = unbounded_channel();
@@ -210,74 +239,88 @@ mod tests {
         partition_of(url).unwrap()
     }
 
-    fn load(url: &str) -> ClusterEvent {
-        ClusterEvent::Urls(vec![QueuedUrl { url: url.to_owned(), partition: p(url), depth: 1 }])
-    }
-
-    fn pop(f: &mut Frontier) -> Option<String> {
-        match f.pop(Instant::now(), true).unwrap() {
-            Some(Popped::Fetch(q)) => {
-                f.complete(&q.url, Instant::now(), crate::frontier::Feedback::default());
-                Some(q.url)
-            }
-            Some(Popped::Unfetched(q, _)) => Some(q.url),
-            None => None,
+    /// Partition of `urls[0]` gained at `epoch`, the database's queue for
+    /// it being `urls`.
+    fn gained(epoch: i64, part: &str, urls: &[&str]) -> ClusterEvent {
+        ClusterEvent::Gained {
+            partitions: vec![(p(part), Epoch(epoch))],
+            queued: urls
+                .iter()
+                .map(|u| QueuedUrl { url: (*u).to_owned(), partition: p(u), depth: 1 })
+                .collect(),
+            stored: Vec::new(),
         }
     }
 
-    /// The takeover bug: a URL in flight when its partition was lost,
-    /// whose commit was refused only after the partition was taken back
-    /// and its queue loaded (the load found it seen and skipped it), was
-    /// never fetched again: it stayed queued in the database forever.
-    #[test]
-    fn a_record_fenced_after_its_partition_was_taken_back_is_queued_again() {
-        let (mut link, mut f, _rx) = rig();
-        link.on_event(ClusterEvent::Gained(vec![(p(X), Epoch(1))]), &mut f);
-        link.on_event(load(X), &mut f);
-        assert_eq!(pop(&mut f).as_deref(), Some(X));
-        // In flight; the partition is lost and taken back at epoch 3; the
-        // takeover load lists X (no page row yet): seen here, skipped.
-        link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
-        link.on_event(ClusterEvent::Gained(vec![(p(X), Epoch(3))]), &mut f);
-        link.on_event(load(X), &mut f);
-        assert_eq!(pop(&mut f), None, "X is still in flight: not queued twice");
-        // Its record was committed while the partition was not held.
-        let fenced = FencedUrl { url: X.to_owned(), partition: p(X), depth: 1, epoch: None };
-        link.on_event(ClusterEvent::Fenced(vec![fenced]), &mut f);
-        assert_eq!(pop(&mut f).as_deref(), Some(X), "fetched again under the new epoch");
+    /// Pops what the scheduler would hand out (keeping the link's say).
+    fn handed_out(link: &mut ClusterLink, f: &mut Frontier) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(popped) = f.pop(Instant::now(), true).unwrap() {
+            let (Popped::Fetch(q) | Popped::Unfetched(q, _)) = popped;
+            f.complete(&q.url, Instant::now(), crate::frontier::Feedback::default());
+            if link.keep(&q) {
+                out.push(q.url);
+            }
+        }
+        out
     }
 
-    /// Refused at the epoch still held here (the loss not noticed yet):
-    /// dropped, not fetched again, until a takeover load lists it.
+    /// A URL in flight when its partition was lost, still queued in the
+    /// database when the partition was taken back: before the fix the
+    /// takeover load found it seen and skipped it, its record was refused
+    /// by the fence, and it stayed queued forever.
     #[test]
-    fn a_record_fenced_at_the_current_epoch_waits_for_the_next_takeover() {
+    fn a_url_in_flight_across_a_takeover_is_queued_again_by_the_load() {
         let (mut link, mut f, _rx) = rig();
-        link.on_event(ClusterEvent::Gained(vec![(p(X), Epoch(1))]), &mut f);
-        link.on_event(load(X), &mut f);
-        assert_eq!(pop(&mut f).as_deref(), Some(X));
-        let fenced =
-            FencedUrl { url: X.to_owned(), partition: p(X), depth: 1, epoch: Some(Epoch(1)) };
-        link.on_event(ClusterEvent::Fenced(vec![fenced]), &mut f);
-        assert_eq!(pop(&mut f), None, "not refetched while the loss is pending");
+        link.on_event(gained(1, X, &[X]), &mut f);
+        assert_eq!(handed_out(&mut link, &mut f), [X]);
         link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
-        link.on_event(ClusterEvent::Gained(vec![(p(X), Epoch(4))]), &mut f);
-        link.on_event(load(X), &mut f);
-        assert_eq!(pop(&mut f).as_deref(), Some(X));
+        link.on_event(gained(3, X, &[X]), &mut f);
+        link.on_event(ClusterEvent::Fenced(vec![X.to_owned()]), &mut f);
+        assert_eq!(handed_out(&mut link, &mut f), [X], "fetched again, once");
+    }
+
+    /// Entries a partition left in the frontier are stale once it is
+    /// taken back: the other owner stored X meanwhile (the load does not
+    /// list it), so only Y is fetched, once.
+    #[test]
+    fn entries_from_an_earlier_tenure_are_not_fetched_after_a_takeover() {
+        let (mut link, mut f, _rx) = rig();
+        link.on_event(gained(1, X, &[X, Y]), &mut f);
+        link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
+        link.on_event(gained(2, X, &[Y]), &mut f);
+        assert_eq!(handed_out(&mut link, &mut f), [Y]);
+    }
+
+    /// Links to URLs an earlier owner stored are not admitted again.
+    #[test]
+    fn urls_stored_by_an_earlier_owner_are_seen_after_a_takeover() {
+        let (mut link, mut f, _rx) = rig();
+        let ev = ClusterEvent::Gained {
+            partitions: vec![(p(X), Epoch(2))],
+            queued: Vec::new(),
+            stored: vec![X.to_owned()],
+        };
+        link.on_event(ev, &mut f);
+        let mut links = vec![X.to_owned(), Y.to_owned()];
+        link.split_links(&mut links, 1);
+        let admitted: Vec<&String> = links.iter().filter(|l| !f.is_seen(l)).collect();
+        assert_eq!(admitted, [Y]);
     }
 
     /// A URL popped while its partition is not held is dropped, and queued
-    /// again by the next takeover load.
+    /// again by the next takeover load; an inbox repeat does not queue it
+    /// twice.
     #[test]
     fn a_url_dropped_while_its_partition_was_away_comes_back_with_it() {
         let (mut link, mut f, _rx) = rig();
-        link.on_event(ClusterEvent::Gained(vec![(p(X), Epoch(1))]), &mut f);
-        link.on_event(load(X), &mut f);
+        link.on_event(gained(1, X, &[X]), &mut f);
         link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
-        let Some(Popped::Fetch(q)) = f.pop(Instant::now(), true).unwrap() else { panic!() };
-        assert!(!link.keep(&q), "not handed out while not held");
-        link.on_event(ClusterEvent::Gained(vec![(p(X), Epoch(2))]), &mut f);
-        link.on_event(load(X), &mut f);
-        assert_eq!(pop(&mut f).as_deref(), Some(X));
+        assert!(handed_out(&mut link, &mut f).is_empty(), "not handed out while not held");
+        link.on_event(gained(2, X, &[X]), &mut f);
+        let inbox = QueuedUrl { url: X.to_owned(), partition: p(X), depth: 1 };
+        link.on_event(ClusterEvent::Urls(vec![inbox]), &mut f);
+        assert_eq!(handed_out(&mut link, &mut f), [X]);
     }
 
     /// Links split off while their partition was another machine's are
@@ -288,7 +331,7 @@ mod tests {
         let (mut link, mut f, mut rx) = rig();
         let page = "http://127.0.0.1:9001/";
         let own = "http://127.0.0.1:9001/own";
-        link.on_event(ClusterEvent::Gained(vec![(p(page), Epoch(7))]), &mut f);
+        link.on_event(gained(7, page, &[]), &mut f);
         assert_ne!(p(X), p(page), "test URLs in two partitions");
         let mut links = vec![X.to_owned(), own.to_owned()];
         link.split_links(&mut links, 1);

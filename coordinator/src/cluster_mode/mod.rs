@@ -40,26 +40,23 @@ use trawl_cluster::{Epoch, PartitionId, QueuedUrl};
 /// What the cluster tasks tell the scheduler.
 #[derive(Debug)]
 pub(crate) enum ClusterEvent {
-    /// Partitions now held, at these epochs: their URLs may be handed out.
-    Gained(Vec<(PartitionId, Epoch)>),
+    /// Partitions now held, at these epochs: their URLs may be handed
+    /// out, and `queued` (the takeover load: the database's queue for
+    /// them, breadth-first) is their frontier, whatever this machine's
+    /// frontier still holds of them from an earlier tenure.
+    Gained {
+        partitions: Vec<(PartitionId, Epoch)>,
+        queued: Vec<QueuedUrl>,
+        /// Their URLs stored already: seen, never fetched here again.
+        stored: Vec<String>,
+    },
     /// Partitions lost or being released: stop handing out their URLs.
     Lost(Vec<PartitionId>),
-    /// Queued URLs of held partitions (takeover load, inbox).
+    /// Queued URLs of held partitions from the inbox.
     Urls(Vec<QueuedUrl>),
-    /// Records refused (fenced): not stored by this machine; whoever
-    /// holds their partition next fetches them again.
-    Fenced(Vec<FencedUrl>),
-}
-
-/// A URL whose record a commit refused.
-#[derive(Debug)]
-pub(crate) struct FencedUrl {
-    pub(crate) url: String,
-    pub(crate) partition: PartitionId,
-    pub(crate) depth: u32,
-    /// The epoch the refused commit claimed for the partition (`None`: it
-    /// did not hold it at all any more).
-    pub(crate) epoch: Option<Epoch>,
+    /// URLs whose records were refused (fenced): not stored by this
+    /// machine; whoever holds their partition next fetches them again.
+    Fenced(Vec<String>),
 }
 
 /// State the tasks and the scheduler's link share.
