@@ -15,6 +15,10 @@ const POOL_SIZE: usize = 4;
 /// restarting fails calls after this rather than hanging them).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the server lets one of our sessions sit idle inside a
+/// transaction (ours run their statements back to back) before ending it.
+const IDLE_TX_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A machine's stable name in the cluster (e.g. `hostname:pid` or a name
 /// given by the operator). It owns leases, so two processes must never
 /// share one.
@@ -92,6 +96,16 @@ impl Cluster {
         if config.get_application_name().is_none() {
             config.application_name("trawl");
         }
+        // A machine paused (SIGSTOP, a frozen VM) or cut off in the middle
+        // of a transaction would keep its partitions share-locked, and no
+        // other machine could take them: the server ends such a session.
+        let idle =
+            format!("-c idle_in_transaction_session_timeout={}", IDLE_TX_TIMEOUT.as_millis());
+        let options = match config.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} {idle}"),
+            _ => idle,
+        };
+        config.options(&options);
         let manager = Manager::from_config(
             config,
             NoTls,

@@ -75,6 +75,34 @@ impl Cluster {
         Ok(n)
     }
 
+    /// Streams the URLs of `partitions` that are stored already (a page
+    /// row): a new owner marks them seen, so links to them found later
+    /// are not fetched again. Returns how many there were.
+    pub async fn load_stored(
+        &self,
+        partitions: &[PartitionId],
+        mut each: impl FnMut(String),
+    ) -> Result<u64, ClusterError> {
+        let ids: Vec<i32> = partitions.iter().map(|p| p.as_i32()).collect();
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        let stmt = tx.prepare("SELECT url FROM trawl.pages WHERE partition = ANY($1)").await?;
+        let portal = tx.bind(&stmt, &[&ids]).await?;
+        let mut n = 0;
+        loop {
+            let rows = tx.query_portal(&portal, LOAD_CHUNK).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                each(row.try_get(0)?);
+                n += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Takes the inbox rows of `partitions` that this machine owns: URLs
     /// other machines found for them since the last drain (possibly also
     /// loaded by a takeover: the frontier's seen-set drops repeats). A

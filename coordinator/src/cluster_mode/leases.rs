@@ -5,9 +5,11 @@
 //! handing them out first, and they are released one period later, once
 //! their in-flight work had time to commit. If renewing fails past the
 //! local deadline (counted from when the renewal was sent, less one
-//! period), every partition counts as lost. Every poll it drains the inbox
-//! and reads the cluster's counts. It ends on `stop`, releasing
-//! everything.
+//! period), every partition counts as lost. The local deadline is also
+//! shared with the scheduler, which hands nothing out past it even if
+//! this task is stuck (a round that hangs is cut off after one lease) or
+//! the process was paused. Every poll it drains the inbox and reads the
+//! cluster's counts. It ends on `stop`, releasing everything.
 
 use super::{ClusterEvent, Shared};
 use crate::scheduler::Event;
@@ -18,13 +20,13 @@ use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use trawl_cluster::{Cluster, ClusterError, Epoch, PartitionId, QueuedUrl, fair_share};
+use trawl_cluster::{Cluster, ClusterError, Epoch, Lease, PartitionId, QueuedUrl, fair_share};
 
 /// How often the inbox is drained and the cluster's counts are read.
 const POLL: Duration = Duration::from_millis(300);
 /// Wait before the first take.
 const FIRST_TAKE: Duration = Duration::from_millis(700);
-/// URLs per event sent to the scheduler.
+/// Inbox URLs per event sent to the scheduler.
 const CHUNK: usize = 2_000;
 
 struct LeaseTask {
@@ -41,6 +43,8 @@ struct LeaseTask {
     deadline: Option<Instant>,
     /// What the heartbeat reports (workers, pages/s).
     reporter: super::node::Reporter,
+    /// Gained, queue not loaded yet.
+    unloaded: Vec<PartitionId>,
 }
 
 /// Runs until `stop` turns true; then releases every partition.
@@ -63,6 +67,7 @@ pub(crate) async fn run(
         releasing: Vec::new(),
         deadline: None,
         reporter,
+        unloaded: Vec::new(),
     };
     // Machines started together register before the first take, so the
     // first one does not take everything and hand most of it back.
@@ -95,18 +100,25 @@ impl LeaseTask {
     }
 
     async fn round(&mut self) {
-        if let Err(e) = self.try_round().await {
-            tracing::warn!(error = %e, "cluster: lease round failed");
-            if self.deadline.is_some_and(|d| Instant::now() >= d) && !self.owned.is_empty() {
-                tracing::warn!(
-                    partitions = self.owned.len(),
-                    "cluster: leases past deadline: stop"
-                );
-                let lost: Vec<PartitionId> = self.owned.drain().map(|(p, _)| p).collect();
-                self.shared.set_held(HashMap::clear);
-                self.send(ClusterEvent::Lost(lost));
+        let failed = match tokio::time::timeout(self.lease, self.try_round()).await {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cluster: lease round failed");
+                true
             }
+            Err(_) => {
+                tracing::warn!(lease = ?self.lease, "cluster: lease round timed out");
+                true
+            }
+        };
+        if failed && self.deadline.is_some_and(|d| Instant::now() >= d) && !self.owned.is_empty() {
+            tracing::warn!(partitions = self.owned.len(), "cluster: leases past deadline: stop");
+            let lost: Vec<PartitionId> = self.owned.drain().map(|(p, _)| p).collect();
+            self.shared.set_held(HashMap::clear);
+            self.send(ClusterEvent::Lost(lost));
         }
+        let deadline = if self.owned.is_empty() { None } else { self.deadline };
+        self.shared.set_deadline(deadline.map(Instant::into_std));
     }
 
     async fn try_round(&mut self) -> Result<(), ClusterError> {
@@ -126,7 +138,11 @@ impl LeaseTask {
         let lost: Vec<PartitionId> =
             self.owned.iter().filter(|(p, e)| now.get(p) != Some(e)).map(|(p, _)| *p).collect();
         if !lost.is_empty() {
-            tracing::warn!(partitions = lost.len(), "cluster: partitions taken over");
+            tracing::warn!(
+                machine = %self.cluster.machine(),
+                partitions = lost.len(),
+                "cluster: partitions taken over by another machine: their work stops here"
+            );
             for p in &lost {
                 self.owned.remove(p);
             }
@@ -142,26 +158,23 @@ impl LeaseTask {
             .map(|l| l.deadline(sent.into_std(), self.period))
             .min()
             .map(Instant::from_std);
+        // Held in the database but not known here (a round cut off after
+        // its acquire committed): adopted like a take, queue load included.
+        let unknown: Vec<Lease> = leases
+            .iter()
+            .filter(|l| !self.owned.contains_key(&l.partition))
+            .filter(|l| !self.releasing.contains(&l.partition))
+            .copied()
+            .collect();
+        self.gain(&unknown, sent);
+        self.load_pending().await?;
         let live = self.cluster.live_machines(self.lease).await?.max(1);
         let share = fair_share(live);
         if self.owned.len() < share {
             let sent = Instant::now();
             let gained = self.cluster.acquire(share, self.lease).await?;
-            if !gained.is_empty() {
-                let ids: Vec<PartitionId> = gained.iter().map(|l| l.partition).collect();
-                for l in &gained {
-                    self.owned.insert(l.partition, l.epoch);
-                    let d = Instant::from_std(l.deadline(sent.into_std(), self.period));
-                    self.deadline = Some(self.deadline.map_or(d, |x| x.min(d)));
-                }
-                self.shared.set_held(|h| {
-                    gained.iter().for_each(|l| {
-                        h.insert(l.partition, l.epoch);
-                    })
-                });
-                self.send(ClusterEvent::Gained(ids.clone()));
-                self.load(&ids).await?;
-            }
+            self.gain(&gained, sent);
+            self.load_pending().await?;
         } else if self.owned.len() > share {
             let mut mine: Vec<PartitionId> = self.owned.keys().copied().collect();
             mine.sort();
@@ -183,35 +196,48 @@ impl LeaseTask {
         Ok(())
     }
 
-    /// Takeover: the queued URLs of `ids`, breadth-first per partition.
-    async fn load(&self, ids: &[PartitionId]) -> Result<(), ClusterError> {
+    /// Partitions newly held (`sent`: when the request that returned them
+    /// was sent): the fence and the deadline at once; the scheduler hears
+    /// of them with their queue ([`Self::load_pending`]).
+    fn gain(&mut self, gained: &[Lease], sent: Instant) {
+        for l in gained {
+            self.owned.insert(l.partition, l.epoch);
+            let d = Instant::from_std(l.deadline(sent.into_std(), self.period));
+            self.deadline = Some(self.deadline.map_or(d, |x| x.min(d)));
+            self.unloaded.push(l.partition);
+        }
+        self.shared.set_held(|h| h.extend(gained.iter().map(|l| (l.partition, l.epoch))));
+        self.shared.set_deadline(self.deadline.map(Instant::into_std));
+    }
+
+    /// Takeover: loads the queues of the partitions gained and not loaded
+    /// yet (breadth-first per partition) and hands both to the scheduler
+    /// in one event, so its frontier for them is the database's queue. A
+    /// failed load is tried again next round; meanwhile their URLs wait in
+    /// the database (the scheduler does not hand any out), none is lost.
+    async fn load_pending(&mut self) -> Result<(), ClusterError> {
+        self.unloaded.retain(|p| self.owned.contains_key(p));
+        if self.unloaded.is_empty() {
+            return Ok(());
+        }
+        let ids = self.unloaded.clone();
         // robots.txt and crash counts first: they must be in place when
         // the queue's hosts and URLs arrive.
-        let carried = super::carry::load(&self.cluster, ids, super::carry::now_ms()).await?;
+        let carried = super::carry::load(&self.cluster, &ids, super::carry::now_ms()).await?;
         tracing::info!(
             robots = carried.robots.len(),
             crashes = carried.crashes.len(),
             "cluster: takeover carried"
         );
         self.send(ClusterEvent::Carried(carried));
-        let mut chunk: Vec<QueuedUrl> = Vec::with_capacity(CHUNK);
-        let mut full: Vec<Vec<QueuedUrl>> = Vec::new();
-        let n = self
-            .cluster
-            .load_queued(ids, |u| {
-                chunk.push(u);
-                if chunk.len() >= CHUNK {
-                    full.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
-                }
-            })
-            .await?;
-        full.push(chunk);
-        for c in full {
-            if !c.is_empty() {
-                self.send(ClusterEvent::Urls(c));
-            }
-        }
-        tracing::info!(partitions = ids.len(), urls = n, "cluster: takeover loaded");
+        let mut queued: Vec<QueuedUrl> = Vec::new();
+        let n = self.cluster.load_queued(&ids, |u| queued.push(u)).await?;
+        let mut stored: Vec<String> = Vec::new();
+        let done = self.cluster.load_stored(&ids, |u| stored.push(u)).await?;
+        self.unloaded.clear();
+        let partitions = ids.iter().filter_map(|p| Some((*p, *self.owned.get(p)?))).collect();
+        self.send(ClusterEvent::Gained { partitions, queued, stored });
+        tracing::info!(partitions = ids.len(), urls = n, stored = done, "cluster: takeover loaded");
         Ok(())
     }
 

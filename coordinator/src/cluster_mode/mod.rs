@@ -45,14 +45,22 @@ use trawl_cluster::{Epoch, PartitionId, QueuedUrl};
 /// What the cluster tasks tell the scheduler.
 #[derive(Debug)]
 pub(crate) enum ClusterEvent {
-    /// Partitions now held: their URLs may be handed out.
-    Gained(Vec<PartitionId>),
+    /// Partitions now held, at these epochs: their URLs may be handed
+    /// out, and `queued` (the takeover load: the database's queue for
+    /// them, breadth-first) is their frontier, whatever this machine's
+    /// frontier still holds of them from an earlier tenure.
+    Gained {
+        partitions: Vec<(PartitionId, Epoch)>,
+        queued: Vec<QueuedUrl>,
+        /// Their URLs stored already: seen, never fetched here again.
+        stored: Vec<String>,
+    },
     /// Partitions lost or being released: stop handing out their URLs.
     Lost(Vec<PartitionId>),
-    /// Queued URLs of held partitions (takeover load, inbox).
+    /// Queued URLs of held partitions from the inbox.
     Urls(Vec<QueuedUrl>),
     /// URLs whose records were refused (fenced): not stored by this
-    /// machine; a later owner fetches them again.
+    /// machine; whoever holds their partition next fetches them again.
     Fenced(Vec<String>),
     /// What a takeover carries over besides the queue (sent before its
     /// URLs): the partitions' robots.txt and crash counts ([`carry`]).
@@ -86,6 +94,10 @@ pub(crate) struct Shared {
     pub(crate) polled_at: AtomicU64,
     /// A poll has answered.
     pub(crate) polled: AtomicBool,
+    /// The local deadline of the leases held (set by the lease task on
+    /// each renewal): past it, no URL may be handed out, whether or not
+    /// the lease task got to renew (a paused process, a hung connection).
+    pub(crate) deadline: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -97,6 +109,17 @@ impl Shared {
     fn set_held(&self, f: impl FnOnce(&mut HashMap<PartitionId, Epoch>)) {
         if let Ok(mut h) = self.held.lock() {
             f(&mut h);
+        }
+    }
+
+    /// Are the leases past their local deadline (hand nothing out)?
+    pub(crate) fn expired(&self, now: std::time::Instant) -> bool {
+        self.deadline.lock().ok().and_then(|d| *d).is_some_and(|d| now >= d)
+    }
+
+    fn set_deadline(&self, d: Option<std::time::Instant>) {
+        if let Ok(mut x) = self.deadline.lock() {
+            *x = d;
         }
     }
 
