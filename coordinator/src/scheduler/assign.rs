@@ -84,7 +84,7 @@ impl Scheduler<'_> {
                         progress = true;
                     }
                     Some(Popped::Fetch(q)) => {
-                        plan.batch.push(self.leases.issue(InFlight::Page(q)));
+                        plan.batch.push(self.issue_page(q));
                         progress = true;
                     }
                     Some(Popped::Unfetched(q, outcome)) => {
@@ -126,7 +126,7 @@ impl Scheduler<'_> {
             && !self.limit_reached()
             && let Some(q) = self.crashes.next_suspect()
         {
-            plan.batch.push(self.leases.issue(InFlight::Page(q)));
+            plan.batch.push(self.issue_page(q));
             plan.solo = true;
         }
     }
