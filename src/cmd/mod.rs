@@ -14,7 +14,7 @@ pub(crate) mod out;
 mod query;
 mod remote;
 mod report;
-mod serve_site;
+pub(crate) mod serve_site;
 
 use crate::cli::{Command, LogArgs};
 use std::process::ExitCode;
