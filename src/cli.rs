@@ -332,6 +332,13 @@ pub(crate) struct ServeSiteArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0, value_name = "PORT")]
     pub(crate) port: u16,
+    /// Hosts: listeners on N ports of 127.0.0.1, each serving every page
+    /// (pages link across hosts). The first one is on --port.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) hosts: u32,
+    #[command(flatten)]
+    pub(crate) changes: crate::cmd::serve_site::ChangeArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -15,7 +15,7 @@ mod query;
 mod refresh;
 mod remote;
 mod report;
-mod serve_site;
+pub(crate) mod serve_site;
 
 use crate::cli::{Command, LogArgs};
 use std::process::ExitCode;
