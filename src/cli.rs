@@ -48,6 +48,11 @@ pub(crate) enum Command {
     Crawl(CrawlArgs),
     /// Print pages stored by a crawl.
     Query(QueryArgs),
+    /// Fetch a store's due pages again, once: 304s for unchanged pages
+    /// with validators, changes and deleted pages detected and kept in
+    /// each page's history (README, "Continuous crawling").
+    #[command(after_help = crate::cmd::exit::HELP)]
+    Refresh(Box<RefreshArgs>),
     /// Export a whole store as jsonl, csv or WARC 1.1 (gzipped).
     Export(ExportArgs),
     /// Show a running crawl: workers, queues, rates.
@@ -89,6 +94,33 @@ pub(crate) struct CrawlArgs {
     /// text (see README, "The JSON summary").
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) options: CrawlOptions,
+}
+
+/// `trawl refresh`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RefreshArgs {
+    /// Store directory of a crawl.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// Only pages last fetched at least this long ago, e.g. 1h or 2d
+    /// [default: the pages whose revisit is due, and every page of a store
+    /// that has no schedules].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) older_than: Option<trawl_common::config::units::HumanDuration>,
+    /// TOML config file with crawl options (keys as in
+    /// deploy/trawl.example.toml); flags override it. Its seeds and store
+    /// are not used.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the final summary as one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Which pages: the filters of `trawl query` (`--sort` and `--limit`
+    /// shape the selection too).
+    #[command(flatten)]
+    pub(crate) filters: trawl_coordinator::query::QueryOptions,
     #[command(flatten)]
     pub(crate) options: CrawlOptions,
 }
@@ -313,6 +345,13 @@ pub(crate) struct ServeSiteArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0, value_name = "PORT")]
     pub(crate) port: u16,
+    /// Hosts: listeners on N ports of 127.0.0.1, each serving every page
+    /// (pages link across hosts). The first one is on --port.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) hosts: u32,
+    #[command(flatten)]
+    pub(crate) changes: crate::cmd::serve_site::ChangeArgs,
 }
 
 #[derive(Debug, clap::Args)]

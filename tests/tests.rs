@@ -29,6 +29,8 @@ mod resume;
 mod supervision;
 // --config files (flags override, bad keys) and --allow/--deny filters.
 mod config;
+// Continuous crawling: trawl refresh (304s, changes, gone pages, kill -9), --revisit.
+mod refresh;
 // trawl query across processes: CLI errors and exit codes, formats end to end, live queries.
 mod query;
 // The HTTP API: status, pages, metrics, OpenAPI, seeds, scaling, tokens.

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod error;
+pub mod hash;
 pub mod ids;
 pub mod process;
 pub mod protocol;

@@ -125,5 +125,8 @@ fn report() -> PageReport {
         fields: std::collections::BTreeMap::new(),
         body: None,
         response: None,
+        etag: None,
+        last_modified: None,
+        content_hash: None,
     }
 }

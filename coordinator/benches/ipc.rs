@@ -46,6 +46,9 @@ fn batch() -> Vec<PageReport> {
             .into(),
             body: None,
             response: None,
+            etag: None,
+            last_modified: None,
+            content_hash: None,
         })
         .collect()
 }

@@ -48,6 +48,9 @@ pub struct CrawlSummary {
     /// Most queued URLs that waited on disk only at once (past
     /// `--frontier-memory`).
     pub peak_on_disk: u64,
+    /// Fetches per change kind (`first`, `unchanged`, `not_modified`,
+    /// `changed`, `gone`): what revisits found.
+    pub changes: BTreeMap<&'static str, u64>,
 }
 
 impl CrawlSummary {
@@ -69,12 +72,27 @@ pub fn run(
     // One IPC channel (several descriptors) per worker, the store's files
     // and the API's connections; workers inherit the raised limit.
     process::raise_open_files_limit();
-    crawl(config, launch, observe).map_err(|e| e.or_store_full(&config.store))
+    crawl(config, launch, None, observe).map_err(|e| e.or_store_full(&config.store))
+}
+
+/// `trawl refresh`: fetches these stored pages of `config.store` again,
+/// once (links are not followed), comparing each with its stored record,
+/// keeping its history and writing its next due time. Otherwise a crawl
+/// like [`run`]: same workers, politeness, store writer and summary.
+pub fn refresh(
+    config: &CrawlConfig,
+    launch: &WorkerLaunch,
+    urls: &[String],
+    observe: &mut dyn FnMut(&Progress),
+) -> Result<CrawlSummary, CoordinatorError> {
+    process::raise_open_files_limit();
+    crawl(config, launch, Some(urls), observe).map_err(|e| e.or_store_full(&config.store))
 }
 
 fn crawl(
     config: &CrawlConfig,
     launch: &WorkerLaunch,
+    refresh: Option<&[String]>,
     observe: &mut dyn FnMut(&Progress),
 ) -> Result<CrawlSummary, CoordinatorError> {
     let started = Instant::now();
@@ -110,6 +128,9 @@ fn crawl(
         Scheduler::new(config, Box::new(launcher), tuning, &store, &writer, Instant::now())?;
     if let Some(node) = &mut node {
         scheduler.set_cluster(node.start(scheduler.control()));
+    }
+    if let Some(urls) = refresh {
+        scheduler.refresh(urls)?;
     }
     let api = ApiServer::start(
         config.api,
@@ -162,6 +183,7 @@ fn crawl(
         resumed_queue: out.resumed_queue,
         left: out.left,
         peak_on_disk: out.peak_on_disk,
+        changes: out.changes,
     })
 }
 

@@ -32,11 +32,12 @@ pub mod frontier;
 pub mod politeness;
 pub mod progress;
 pub mod query;
+pub mod revisit;
 mod scheduler;
 pub mod store;
 pub mod supervisor;
 
-pub use crawl::{CrawlSummary, run};
+pub use crawl::{CrawlSummary, refresh, run};
 pub use error::CoordinatorError;
 pub use progress::Progress;
 pub use supervisor::WorkerLaunch;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Outcomes that count as a page fetched; every other one is an error.
-pub const SUCCESS_OUTCOMES: &[&str] = &["ok", "not_html", "redirect"];
+pub const SUCCESS_OUTCOMES: &[&str] = &["ok", "not_html", "redirect", "not_modified"];
 
 /// A snapshot of the crawl.
 #[derive(Clone, Debug, Default, PartialEq)]

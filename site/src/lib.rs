@@ -44,7 +44,9 @@
 //! * `server.rs`: [`SiteServer`], its listeners (one per host) and its
 //!   lifecycle; [`ServeOptions`];
 //! * `respond.rs`: the handler: answers, injected latency, counters;
-//! * `timeline.rs`: per-host request times and the [`gaps`] between them.
+//! * `timeline.rs`: per-host request times and the [`gaps`] between them;
+//! * `changes.rs`: [`ChangeSpec`], the schedule of changes over
+//!   generations, validators and HTTP dates.
 //!
 //! # Many hosts
 //!
@@ -55,7 +57,20 @@
 //! every response (jittered), and [`ServeOptions::timeline`] records when
 //! each host was asked, so a crawler's per-host delay can be checked at
 //! the server.
+//!
+//! # Changing pages
+//!
+//! [`SiteSpec::changes`] makes the site change as a *generation* counter
+//! advances ([`SiteServer::advance`], or `POST /_site/advance` on any
+//! host; `GET /_site/stats` returns the counters as JSON; no page links to
+//! `/_site/`). Which pages changed between two generations, which changed
+//! only in markup and which were deleted is a pure function of the spec
+//! ([`SiteSpec::changes_between`]); pages answer conditional requests
+//! with 304 according to their [`Validators`], and the server counts
+//! conditional requests, 304s and answers for deleted pages. Generation 0
+//! is the site as it always was.
 
+mod changes;
 mod render;
 mod respond;
 mod rng;
@@ -63,10 +78,16 @@ mod server;
 mod spec;
 mod timeline;
 
+pub use changes::{
+    ChangeSpec, Changes, LAST_MODIFIED_EPOCH, PageState, Validators, ValidatorsBy, http_date,
+    parse_http_date,
+};
 pub use render::{PEER_LINKS, Peers};
 pub use server::{ServeOptions, SiteServer};
 pub use spec::SiteSpec;
 pub use timeline::{Gap, Request, gaps};
 
+#[cfg(test)]
+mod change_tests;
 #[cfg(test)]
 mod tests;

@@ -181,7 +181,24 @@ impl SiteSpec {
         offsite_origin: &str,
         peers: Peers<'_>,
     ) -> String {
+        self.render_at(i, origin, offsite_origin, peers, 0)
+    }
+
+    /// [`SiteSpec::render_among`] at generation `generation` (see
+    /// [`ChangeSpec`](crate::ChangeSpec)): a page that changed has a new
+    /// title and an update paragraph, or, if its changes are cosmetic, a
+    /// `data-revision` attribute and a comment. At generation 0, or for a
+    /// page that never changed, it is exactly the original page.
+    pub fn render_at(
+        &self,
+        i: u32,
+        origin: &str,
+        offsite_origin: &str,
+        peers: Peers<'_>,
+        generation: u32,
+    ) -> String {
         let i = i.min(self.n() - 1);
+        let state = self.state(i, generation);
         let base = self.base(i);
         let plan = self.plan(i);
         let mut r = Rng::new(self.seed, 3, i);
@@ -197,13 +214,17 @@ impl SiteSpec {
             Base::None => {}
         }
         b.push_str("<title>\n    ");
-        push_escaped(&mut b, &self.title(i));
+        push_escaped(&mut b, &self.title_at(i, generation));
         b.push_str("\n  </title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         b.push_str("<link rel=\"stylesheet\" href=\"/static/site.css\">\n");
         b.push_str("<style>body{font-family:sans-serif;max-width:48rem;margin:auto}.post-item-title{color:#036}</style>\n");
-        b.push_str(
-            "<script>document.documentElement.className = 'js';</script>\n</head>\n<body>\n",
-        );
+        b.push_str("<script>document.documentElement.className = 'js';</script>\n</head>\n");
+        if state.version > 0 && state.cosmetic {
+            let v = state.version;
+            let _ = writeln!(b, "<body data-revision=\"{v}\">\n<!-- revision {v} -->");
+        } else {
+            b.push_str("<body>\n");
+        }
         b.push_str("<header id=\"top\"><nav class=\"site-nav\">\n");
         for &(link, text) in &plan.nav {
             self.push_link(&mut b, link, base, origin, "", Some(text));
@@ -211,7 +232,15 @@ impl SiteSpec {
         }
         b.push_str("</nav></header>\n<main>\n<h1>");
         push_escaped(&mut b, &self.headline(i));
-        b.push_str("</h1>\n<section class=\"posts\">\n");
+        b.push_str("</h1>\n");
+        if state.version > 0 && !state.cosmetic {
+            let _ = writeln!(
+                b,
+                "<p class=\"update\">Update {}: this page changed at generation {}.</p>",
+                state.version, state.changed_at
+            );
+        }
+        b.push_str("<section class=\"posts\">\n");
         for &link in &plan.posts {
             b.push_str("<article class=\"post-item\"><h2>");
             self.push_link(&mut b, link, base, origin, "class=\"post-item-title\" ", None);

@@ -2,6 +2,7 @@
 //! handler behind every path and host, the injected latency, and the
 //! request counters and timeline it keeps.
 
+use crate::changes::{http_date, parse_http_date};
 use crate::render::Peers;
 use crate::rng::mix;
 use crate::spec::SiteSpec;
@@ -13,6 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Prefix of the admin paths (never linked from a page).
+pub(crate) const ADMIN: &str = "/_site/";
 const CSS: &str = "body{font-family:sans-serif}a{color:#036}\n";
 const OFFSITE_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><title>Friend site</title></head><body><p>Off-site.</p></body></html>\n";
 
@@ -41,6 +44,14 @@ pub(crate) struct Shared {
     pub(crate) offsite_hits: AtomicU64,
     pub(crate) unknown_hits: AtomicU64,
     pub(crate) robots_hits: AtomicU64,
+    /// The current generation of the [`ChangeSpec`](crate::ChangeSpec).
+    pub(crate) generation: AtomicU32,
+    /// Page requests carrying `If-None-Match` or `If-Modified-Since`.
+    pub(crate) conditional_hits: AtomicU64,
+    /// 304 answers.
+    pub(crate) not_modified_hits: AtomicU64,
+    /// 404/410 answers for deleted pages.
+    pub(crate) gone_hits: AtomicU64,
 }
 
 /// What the handler of one listener knows: the shared state and which
@@ -70,6 +81,9 @@ impl Shared {
         path: &str,
     ) -> (Response, Kind) {
         let on_site = Kind::OnSite { robots: false };
+        if let Some(admin) = path.strip_prefix(ADMIN) {
+            return (self.admin(method, admin), Kind::OffSite);
+        }
         if method != Method::GET && method != Method::HEAD {
             let r = (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]);
             return (r.into_response(), on_site);
@@ -95,14 +109,7 @@ impl Shared {
                     h.fetch_add(1, Ordering::Relaxed);
                 }
                 self.page_hits.fetch_add(1, Ordering::Relaxed);
-                let peers = Peers { origins: &self.origins, me: host };
-                let html = self.spec.render_among(
-                    i,
-                    &self.origins[host],
-                    &self.offsite_origins[host],
-                    peers,
-                );
-                body_response("text/html; charset=utf-8", html)
+                self.page(host, i, headers)
             }
             None => {
                 self.unknown_hits.fetch_add(1, Ordering::Relaxed);
@@ -110,6 +117,81 @@ impl Shared {
             }
         };
         (r, on_site)
+    }
+
+    /// Page `i` of host `host` at the current generation: the page, a
+    /// 304 when a validator matches, or 404/410 once deleted.
+    fn page(&self, host: usize, i: u32, headers: &HeaderMap) -> Response {
+        let g = self.generation.load(Ordering::Relaxed);
+        let state = self.spec.state(i, g);
+        let inm = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+        let ims = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
+        if inm.is_some() || ims.is_some() {
+            self.conditional_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(code) = state.gone {
+            self.gone_hits.fetch_add(1, Ordering::Relaxed);
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::NOT_FOUND);
+            return (status, "this page was deleted\n").into_response();
+        }
+        let validators = self.spec.changes.validators_of(host, i);
+        let mut extra = HeaderMap::new();
+        let etag = validators.etag().then(|| self.spec.etag(i, g));
+        let modified = validators.last_modified().then(|| self.spec.last_modified(i, g));
+        if let Some(tag) = &etag
+            && let Ok(v) = HeaderValue::from_str(tag)
+        {
+            extra.insert(header::ETAG, v);
+        }
+        if let Some(secs) = modified
+            && let Ok(v) = HeaderValue::from_str(&http_date(secs))
+        {
+            extra.insert(header::LAST_MODIFIED, v);
+        }
+        // RFC 9110 13.2.2: If-None-Match, when sent, decides alone.
+        let not_modified = match (inm, ims) {
+            (Some(inm), _) => etag.as_deref().is_some_and(|tag| etag_matches(inm, tag)),
+            (None, Some(ims)) => {
+                modified.is_some_and(|secs| parse_http_date(ims).is_some_and(|since| secs <= since))
+            }
+            (None, None) => false,
+        };
+        if not_modified {
+            self.not_modified_hits.fetch_add(1, Ordering::Relaxed);
+            return (StatusCode::NOT_MODIFIED, extra).into_response();
+        }
+        let peers = Peers { origins: &self.origins, me: host };
+        let html =
+            self.spec.render_at(i, &self.origins[host], &self.offsite_origins[host], peers, g);
+        (extra, body_response("text/html; charset=utf-8", html)).into_response()
+    }
+
+    /// `/_site/…`: `POST /_site/advance` (the next generation, answered
+    /// with its number) and `GET /_site/stats` (the counters as JSON), for
+    /// a site served by `trawl serve-site` or `trawl bench-site`.
+    fn admin(&self, method: &Method, what: &str) -> Response {
+        match (method.as_str(), what) {
+            ("POST", "advance") => {
+                let g = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+                format!("{g}\n").into_response()
+            }
+            ("GET", "stats") => {
+                let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                let json = format!(
+                    "{{\"generation\":{},\"page_hits\":{},\"conditional\":{},\"not_modified\":{},\"gone\":{},\"unknown\":{},\"robots\":{},\"offsite\":{}}}\n",
+                    self.generation.load(Ordering::Relaxed),
+                    n(&self.page_hits),
+                    n(&self.conditional_hits),
+                    n(&self.not_modified_hits),
+                    n(&self.gone_hits),
+                    n(&self.unknown_hits),
+                    n(&self.robots_hits),
+                    n(&self.offsite_hits),
+                );
+                ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+            }
+            _ => (StatusCode::NOT_FOUND, "unknown admin request\n").into_response(),
+        }
     }
 
     /// The injected latency of the next response: `latency * (1 ± jitter)`,
@@ -126,6 +208,13 @@ impl Shared {
     fn micros(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
+}
+
+/// Whether an `If-None-Match` value matches `tag` (weak comparison, as
+/// RFC 9110 13.1.2 asks; `*` matches any current page).
+fn etag_matches(inm: &str, tag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    inm.split(',').any(|t| t.trim() == "*" || bare(t) == bare(tag))
 }
 
 /// A 200 response with an explicit Content-Length (axum drops the body of

@@ -97,6 +97,10 @@ impl SiteServer {
             offsite_hits: AtomicU64::new(0),
             unknown_hits: AtomicU64::new(0),
             robots_hits: AtomicU64::new(0),
+            generation: AtomicU32::new(0),
+            conditional_hits: AtomicU64::new(0),
+            not_modified_hits: AtomicU64::new(0),
+            gone_hits: AtomicU64::new(0),
         });
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let state = Arc::clone(&shared);
@@ -151,6 +155,35 @@ impl SiteServer {
     /// `/robots.txt` requests.
     pub fn robots_hits(&self) -> u64 {
         self.shared.robots_hits.load(Ordering::Relaxed)
+    }
+
+    /// The current generation (0 at start; see
+    /// [`ChangeSpec`](crate::ChangeSpec)).
+    pub fn generation(&self) -> u32 {
+        self.shared.generation.load(Ordering::Relaxed)
+    }
+
+    /// Moves the site to the next generation (pages change as its
+    /// [`ChangeSpec`](crate::ChangeSpec) says) and returns it. `POST
+    /// /_site/advance` does the same over HTTP.
+    pub fn advance(&self) -> u32 {
+        self.shared.generation.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Page requests carrying `If-None-Match` or `If-Modified-Since`.
+    pub fn conditional_hits(&self) -> u64 {
+        self.shared.conditional_hits.load(Ordering::Relaxed)
+    }
+
+    /// 304 Not Modified answers.
+    pub fn not_modified_hits(&self) -> u64 {
+        self.shared.not_modified_hits.load(Ordering::Relaxed)
+    }
+
+    /// 404/410 answers for pages deleted by the
+    /// [`ChangeSpec`](crate::ChangeSpec).
+    pub fn gone_hits(&self) -> u64 {
+        self.shared.gone_hits.load(Ordering::Relaxed)
     }
 
     /// Every host's on-site requests so far, each host's sorted by start

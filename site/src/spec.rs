@@ -2,6 +2,7 @@
 //! page (which pages it links to, and how each href is spelt). Turning a
 //! page into HTML is `render.rs`'s job; serving it is `server.rs`'s.
 
+use crate::changes::ChangeSpec;
 use crate::rng::Rng;
 use std::fmt::Write as _;
 
@@ -20,6 +21,9 @@ pub struct SiteSpec {
     pub links_per_page: u32,
     /// Seed of the deterministic pseudo-randomness.
     pub seed: u64,
+    /// How pages change as the server's generation advances (default:
+    /// never).
+    pub changes: ChangeSpec,
 }
 
 impl Default for SiteSpec {
@@ -30,6 +34,7 @@ impl Default for SiteSpec {
             posts_per_page: 20,
             links_per_page: 60,
             seed: 0x7472_6177_6c21,
+            changes: ChangeSpec::default(),
         }
     }
 }

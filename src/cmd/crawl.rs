@@ -99,6 +99,15 @@ pub(crate) fn crawl(
     config: &CrawlConfig,
     output: Output,
 ) -> anyhow::Result<(trawl_coordinator::CrawlSummary, ExitReason)> {
+    crawl_or_refresh(config, output, None)
+}
+
+/// [`crawl`], or with `refresh`, `trawl refresh` of these stored pages.
+pub(crate) fn crawl_or_refresh(
+    config: &CrawlConfig,
+    output: Output,
+    refresh: Option<&[String]>,
+) -> anyhow::Result<(trawl_coordinator::CrawlSummary, ExitReason)> {
     let launch = worker_launch(output.log)?;
     signals::set_notice(signal_notice);
     let quiet = output.log.verbosity < 0;
@@ -114,10 +123,14 @@ pub(crate) fn crawl(
     }
     SIGNALLED.store(0, Ordering::SeqCst);
     CRAWLING.store(true, Ordering::SeqCst);
-    let summary = trawl_coordinator::run(config, &launch, &mut |p| {
+    let mut observe = |p: &trawl_coordinator::Progress| {
         IN_FLIGHT.store(p.in_flight, Ordering::SeqCst);
         progress.update(p);
-    });
+    };
+    let summary = match refresh {
+        None => trawl_coordinator::run(config, &launch, &mut observe),
+        Some(urls) => trawl_coordinator::refresh(config, &launch, urls, &mut observe),
+    };
     CRAWLING.store(false, Ordering::SeqCst);
     progress.finish();
     let summary = summary?;

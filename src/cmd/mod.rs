@@ -12,9 +12,10 @@ mod export;
 mod extract;
 pub(crate) mod out;
 mod query;
+mod refresh;
 mod remote;
 mod report;
-mod serve_site;
+pub(crate) mod serve_site;
 
 use crate::cli::{Command, LogArgs};
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ pub(crate) fn dispatch(command: Command, log: &LogArgs) -> anyhow::Result<ExitCo
     match command {
         Command::Crawl(args) => crawl::run(args, log),
         Command::Query(args) => query::run(&args),
+        Command::Refresh(args) => refresh::run(*args, log),
         Command::Export(args) => export::run(&args),
         Command::Status(args) => cluster_status::status(args),
         Command::Scale(args) => remote::scale(&args),

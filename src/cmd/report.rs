@@ -202,6 +202,7 @@ struct JsonSummary<'a> {
     pages_per_sec: f64,
     elapsed_secs: f64,
     outcomes: &'a BTreeMap<&'static str, u64>,
+    changes: &'a BTreeMap<&'static str, u64>,
     discovered: u64,
     left: u64,
     max_pages: Option<u64>,
@@ -233,6 +234,7 @@ pub(crate) fn print_json(
         pages_per_sec: s.pages_per_sec(),
         elapsed_secs: s.elapsed.as_secs_f64(),
         outcomes: &s.outcomes,
+        changes: &s.changes,
         discovered: s.discovered,
         left: s.left,
         max_pages: config.max_pages,
@@ -297,6 +299,11 @@ pub(crate) fn print_summary(
         "  outcomes: {}",
         if outcomes.is_empty() { "none".into() } else { outcomes.join(", ") }
     )?;
+    // Revisits (refresh, --revisit): what the fetches found.
+    if s.changes.keys().any(|k| *k != "first") {
+        let changes: Vec<String> = s.changes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(out, "  changes: {}", changes.join(", "))?;
+    }
     writeln!(
         out,
         "  discovered {} in scope; worker restarts: {}",
@@ -404,6 +411,7 @@ mod tests {
             resumed_queue: 0,
             left,
             peak_on_disk: 0,
+            changes: BTreeMap::new(),
         }
     }
 

@@ -106,7 +106,13 @@ fn dom_rule() -> ExtractRule {
 async fn fetch(f: &Fetcher, url: &Url) -> (PageReport, Duration) {
     let t = Instant::now();
     let r = f
-        .fetch(&Lease { id: LeaseId(1), url: url.to_string(), depth: 0, kind: LeaseKind::Page })
+        .fetch(&Lease {
+            id: LeaseId(1),
+            url: url.to_string(),
+            depth: 0,
+            kind: LeaseKind::Page,
+            validators: None,
+        })
         .await;
     let took = t.elapsed();
     eprintln!(
@@ -348,6 +354,7 @@ async fn the_guard_keeps_a_public_crawl_out_of_loopback() {
         url: seed.join("robots.txt").unwrap().to_string(),
         depth: 0,
         kind: LeaseKind::Robots,
+        validators: None,
     };
     let r = f.fetch(&robots).await;
     assert_eq!(r.outcome.kind(), "blocked", "{:?}", r.outcome);

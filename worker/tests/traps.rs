@@ -273,7 +273,7 @@ fn settings(base: &Url, retries: u8) -> WorkerSettings {
 }
 
 fn lease(url: &str) -> Lease {
-    Lease { id: LeaseId(1), url: url.to_owned(), depth: 0, kind: LeaseKind::Page }
+    Lease { id: LeaseId(1), url: url.to_owned(), depth: 0, kind: LeaseKind::Page, validators: None }
 }
 
 /// Fetches `path` on `base`; returns the report and the wall time.

@@ -29,7 +29,8 @@ pub use extract::FieldRule;
 pub use merge::Merge;
 pub use sections::{
     ApiOptions, ClusterConfig, ClusterOptions, FetchOptions, LimitOptions, OutputOptions,
-    PolitenessOptions, PoolOptions, ScopeOptions, TargetOptions, Workers,
+    PolitenessOptions, PoolOptions, RevisitConfig, RevisitOptions, RevisitRule, ScopeOptions,
+    TargetOptions, Workers,
 };
 
 use crate::error::ConfigError;
@@ -80,6 +81,9 @@ pub struct CrawlOptions {
     /// Cluster mode.
     #[command(flatten)]
     pub cluster: ClusterOptions,
+    /// Continuous crawling.
+    #[command(flatten)]
+    pub revisit: RevisitOptions,
 }
 
 impl Merge for CrawlOptions {
@@ -93,6 +97,7 @@ impl Merge for CrawlOptions {
             output: self.output.merge(over.output),
             api: self.api.merge(over.api),
             cluster: self.cluster.merge(over.cluster),
+            revisit: self.revisit.merge(over.revisit),
         }
     }
 }
@@ -134,6 +139,7 @@ fn all_flag_keys() -> Vec<(String, &'static str)> {
         flag_keys::<OutputOptions>(),
         flag_keys::<ApiOptions>(),
         flag_keys::<ClusterOptions>(),
+        flag_keys::<RevisitOptions>(),
     ]
     .concat()
 }
@@ -185,6 +191,7 @@ impl ConfigFile {
                 output: doc.section(),
                 api: doc.section(),
                 cluster: doc.section(),
+                revisit: doc.section(),
             },
         };
         let at = doc.finish()?;
@@ -244,6 +251,7 @@ pub fn resolve(target: TargetOptions, options: CrawlOptions) -> Result<CrawlConf
     options.output.resolve(&mut c, &mut errs);
     options.api.resolve(&mut c, &mut errs);
     options.cluster.resolve(&mut c, &mut errs);
+    options.revisit.resolve(&mut c, &mut errs);
     if errs.is_empty() { Ok(c) } else { Err(ConfigErrors(errs)) }
 }
 
@@ -294,6 +302,8 @@ pub struct CrawlConfig {
     pub frontier_memory: usize,
     /// Cluster mode (`--cluster`): `None` is a local, sled-only crawl.
     pub cluster: Option<ClusterConfig>,
+    /// Revisit intervals; `continuous` with `--revisit`.
+    pub revisit: RevisitConfig,
 }
 
 impl CrawlConfig {
@@ -323,6 +333,7 @@ impl CrawlConfig {
             keep_bodies: false,
             frontier_memory: usize::try_from(DEFAULT_FRONTIER_MEMORY).unwrap_or(usize::MAX),
             cluster: None,
+            revisit: RevisitConfig::default(),
         }
     }
 

@@ -143,6 +143,11 @@ fn out_of_range_values_are_named() {
         (&["--sitemaps", "--ignore-robots"], "--sitemaps"),
         (&["--extract", "a=h1", "--extract", "a=h2"], "--extract"),
         (&["--extract", "posts=a["], "extract.posts"),
+        (&["--revisit", "0"], "--revisit"),
+        (&["--revisit", "1s", "--revisit-min", "1m"], "--revisit"),
+        (&["--revisit-min", "1m", "--revisit-max", "1s"], "--revisit-min"),
+        (&["--revisit-rule", "http://*/news/*=0s"], "--revisit-rule"),
+        (&["--revisit-rule", "http://*/x=60d"], "--revisit-rule"),
     ] {
         let errs = with(args).expect_err(&format!("{args:?} resolved"));
         assert_eq!(fields(&errs), [field], "{args:?}: {errs}");

@@ -32,7 +32,7 @@ use ipc_channel::ipc::IpcSender;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every change to any message type.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Environment variable that carries the one-shot server name to a worker.
 pub const CONNECT_ENV: &str = "TRAWL_IPC_CONNECT";
@@ -63,6 +63,26 @@ pub struct Lease {
     pub depth: u32,
     /// Page or robots.txt.
     pub kind: LeaseKind,
+    /// A revisit's validators from the stored page: the worker makes a
+    /// conditional request and a 304 becomes [`FetchOutcome::NotModified`].
+    pub validators: Option<Validators>,
+}
+
+/// What a server said identifies the version of a page it sent, kept to
+/// ask "has it changed?" on the next visit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    /// `ETag`, sent back as `If-None-Match`.
+    pub etag: Option<String>,
+    /// `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// `None` when there is nothing to send.
+    pub fn new(etag: Option<String>, last_modified: Option<String>) -> Option<Self> {
+        (etag.is_some() || last_modified.is_some()).then_some(Self { etag, last_modified })
+    }
 }
 
 /// Messages from the coordinator to a worker.
@@ -159,6 +179,9 @@ mod tests {
             .into(),
             body: Some(serde_bytes::ByteBuf::from(b"<html>".to_vec())),
             response: None,
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Wed, 02 Dec 2026 10:00:00 GMT".into()),
+            content_hash: Some(0xfeed),
         };
         tx.send(ToCoordinator::Reports { reports: vec![report.clone()], credit: 1 }).unwrap();
         match rx.recv().unwrap() {

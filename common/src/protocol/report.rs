@@ -85,6 +85,10 @@ pub enum FetchOutcome {
         /// The host and the blocked address.
         detail: String,
     },
+    /// A revisit answered 304 Not Modified to its validators
+    /// (`If-None-Match` / `If-Modified-Since`): no body was read and
+    /// nothing was parsed; the stored page stands.
+    NotModified,
 }
 
 impl FetchOutcome {
@@ -107,6 +111,7 @@ impl FetchOutcome {
         "robots_unreachable",
         "parse_budget",
         "blocked",
+        "not_modified",
     ];
 
     /// Short stable name, used in query output and counts; one of
@@ -129,13 +134,14 @@ impl FetchOutcome {
             Self::RobotsUnreachable { .. } => "robots_unreachable",
             Self::ParseBudget { .. } => "parse_budget",
             Self::Blocked { .. } => "blocked",
+            Self::NotModified => "not_modified",
         }
     }
 
     /// Human-readable detail, if the outcome carries any.
     pub fn detail(&self) -> Option<String> {
         match self {
-            Self::Ok | Self::NotHtml | Self::HttpError => None,
+            Self::Ok | Self::NotHtml | Self::HttpError | Self::NotModified => None,
             Self::Disallowed => Some("robots.txt".into()),
             Self::RedirectLoop { chain } | Self::TooManyRedirects { chain } => {
                 Some(chain.join(" -> "))
@@ -215,6 +221,14 @@ pub struct PageReport {
     /// The response head and peer address the kept body came with (set
     /// with `body`), for WARC export.
     pub response: Option<ResponseHead>,
+    /// The response's `ETag`, verbatim (a validator for the next revisit).
+    pub etag: Option<String>,
+    /// The response's `Last-Modified`, verbatim (a validator too).
+    pub last_modified: Option<String>,
+    /// xxh3-64 of the body bytes read ([`crate::hash::content_hash`]),
+    /// hashed while the body streamed in; `None` when no body was read
+    /// (no response, a redirect, a 304).
+    pub content_hash: Option<u64>,
 }
 
 /// What came with a kept body: the status line and header fields as the
@@ -264,6 +278,7 @@ mod tests {
             FetchOutcome::RobotsUnreachable { detail: s() },
             FetchOutcome::ParseBudget { cpu_ms: 1, limit_ms: 1 },
             FetchOutcome::Blocked { detail: s() },
+            FetchOutcome::NotModified,
         ];
         for o in &all {
             match o {
@@ -282,7 +297,8 @@ mod tests {
                 | FetchOutcome::TooManyRedirects { .. }
                 | FetchOutcome::RobotsUnreachable { .. }
                 | FetchOutcome::ParseBudget { .. }
-                | FetchOutcome::Blocked { .. } => {}
+                | FetchOutcome::Blocked { .. }
+                | FetchOutcome::NotModified => {}
             }
         }
         all

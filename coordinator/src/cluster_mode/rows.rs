@@ -50,6 +50,13 @@ pub(super) fn record(r: PageRow) -> PageRecord {
         nofollow: r.nofollow,
         canonical: r.canonical,
         fields: r.fields,
+        // Cluster mode keeps no revisit state (yet).
+        etag: None,
+        last_modified: None,
+        content_hash: None,
+        fields_hash: None,
+        changed_at_ms: None,
+        revisit: None,
     }
 }
 

@@ -85,7 +85,7 @@ impl Scheduler<'_> {
                         progress = true;
                     }
                     Some(Popped::Fetch(q)) => {
-                        plan.batch.push(self.leases.issue(InFlight::Page(q)));
+                        plan.batch.push(self.issue_page(q));
                         progress = true;
                     }
                     Some(Popped::Unfetched(q, outcome)) => {
@@ -129,7 +129,7 @@ impl Scheduler<'_> {
             // A suspect of a partition lost meanwhile is its new owner's.
             && self.cluster.as_mut().is_none_or(|c| c.keep_url(&q.url))
         {
-            plan.batch.push(self.leases.issue(InFlight::Page(q)));
+            plan.batch.push(self.issue_page(q));
             plan.solo = true;
         }
     }

@@ -58,7 +58,7 @@ impl LeaseTable {
         let id = LeaseId(self.next);
         self.next += 1;
         let (kind, depth) = what.wire();
-        let lease = Lease { id, url: what.url().to_owned(), depth, kind };
+        let lease = Lease { id, url: what.url().to_owned(), depth, kind, validators: None };
         self.in_flight.insert(id, what);
         lease
     }

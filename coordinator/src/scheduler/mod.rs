@@ -17,7 +17,9 @@
 //! pause/resume), [`stats`] (counters, status) over [`timeline`] (outcomes
 //! over time, ETA),
 //! [`resume`] (what `new` takes from the store), [`sitemaps`],
-//! [`redirects`], [`segments`].
+//! [`redirects`], [`segments`], [`revisit`] (due pages back into the
+//! frontier; every record compared with the stored page, scheduled, and
+//! kept in its history).
 //!
 //! Invariants:
 //! - a URL is leased to at most one worker at a time;
@@ -38,6 +40,7 @@ mod redirects;
 mod report;
 mod requests;
 mod resume;
+mod revisit;
 mod segments;
 mod sitemaps;
 mod slot;
@@ -109,6 +112,9 @@ pub(crate) struct Outcome {
     pub(crate) left: u64,
     /// Most queued URLs that waited on disk at once.
     pub(crate) peak_on_disk: u64,
+    /// Fetches per change kind (`first`, `unchanged`, `not_modified`,
+    /// `changed`, `gone`).
+    pub(crate) changes: BTreeMap<&'static str, u64>,
 }
 
 pub(crate) struct Scheduler<'a> {
@@ -148,6 +154,8 @@ pub(crate) struct Scheduler<'a> {
     /// Cluster mode (`--cluster`): which partitions' URLs to hand out,
     /// where records and other machines' links go. `None`: a local crawl.
     cluster: Option<ClusterLink>,
+    /// Revisits: due pages, history, schedules ([`revisit`]).
+    revisits: revisit::Revisits,
 }
 
 impl<'a> Scheduler<'a> {
@@ -185,6 +193,7 @@ impl<'a> Scheduler<'a> {
             throttled: HashMap::new(),
             sitemaps: Sitemaps::default(),
             cluster: None,
+            revisits: revisit::Revisits::new(&config.revisit, store),
         })
     }
 
@@ -279,6 +288,7 @@ impl<'a> Scheduler<'a> {
     /// (scale requests apply, dead workers are replaced) but does not
     /// autoscale: idle paused workers would look like no work to do.
     fn upkeep(&mut self, now: Instant) -> Result<(), CoordinatorError> {
+        self.poll_revisits()?;
         self.stats.roll(now.saturating_duration_since(self.started));
         self.pool.kill_hung(now);
         match self.state {
@@ -334,9 +344,10 @@ impl<'a> Scheduler<'a> {
         match self.state {
             CrawlState::Stopping | CrawlState::Finished => true,
             CrawlState::Draining => self.leases.is_empty(),
-            // A paused crawl waits for a resume, unless nothing is left.
+            // A paused crawl waits for a resume, unless nothing is left;
+            // a continuous one (`--revisit`) runs until stopped.
             CrawlState::Running | CrawlState::Paused => {
-                self.leases.is_empty() && self.nothing_left()
+                self.leases.is_empty() && self.nothing_left() && !self.revisits.continuous()
             }
         }
     }
@@ -381,6 +392,7 @@ impl<'a> Scheduler<'a> {
             resumed_pages: self.stored_before,
             resumed_queue: self.resumed_queue,
             peak_on_disk: self.frontier.peak_on_disk() as u64,
+            changes: self.revisits.changes(),
             workers: self.pool.finish(),
         }
     }

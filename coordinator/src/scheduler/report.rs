@@ -134,7 +134,8 @@ impl Scheduler<'_> {
             FetchOutcome::Redirect { .. } => q.depth,
             _ => q.depth + 1,
         };
-        let enqueue = if self.config.max_depth.is_none_or(|m| child_depth <= m) {
+        let follow = self.revisits.follows_links();
+        let enqueue = if follow && self.config.max_depth.is_none_or(|m| child_depth <= m) {
             if let Some(c) = &mut self.cluster {
                 c.split_links(&mut r.links, child_depth);
             }
@@ -205,7 +206,9 @@ impl Scheduler<'_> {
     }
 
     /// Stores a page record, retiring its queue entry and adding the URLs
-    /// it led to in the same atomic batch.
+    /// it led to in the same atomic batch, with its history entry and its
+    /// schedule (a revisit is first compared with the stored page:
+    /// [`super::revisit`]).
     pub(super) fn store(
         &mut self,
         record: PageRecord,
@@ -214,11 +217,17 @@ impl Scheduler<'_> {
         body: Option<Vec<u8>>,
     ) -> Result<(), CoordinatorError> {
         self.stats.record(&record);
-        let retire = done.and_then(|q| self.segments.stored(q));
+        // A revisit belongs to no queue segment.
+        let retire = match done {
+            Some(q) if !self.revisits.is_revisit(&q.url) => self.segments.stored(q),
+            _ => None,
+        };
+        let mut visit = self.revisits.visit(record)?;
         if let Some(c) = &mut self.cluster {
-            c.page(&record, enqueue.as_ref(), body.as_deref());
+            c.page(&visit.record, enqueue.as_ref(), body.as_deref());
         }
-        self.writer.send(StoreOp::Page { record: Box::new(record), retire, enqueue, body })?;
+        (visit.retire, visit.enqueue, visit.body) = (retire, enqueue, body);
+        self.writer.send(StoreOp::Visit(Box::new(visit)))?;
         Ok(())
     }
 }

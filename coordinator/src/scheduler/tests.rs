@@ -217,6 +217,9 @@ impl Drive<'_> {
             fields: Default::default(),
             body: None,
             response: None,
+            etag: None,
+            last_modified: None,
+            content_hash: None,
         };
         let msg = ToCoordinator::Reports { reports: vec![r], credit: 1 };
         self.event(WorkerEvent::Message(id, msg));
@@ -544,3 +547,4 @@ fn a_suspect_is_held_alone_while_other_work_waits() {
 
 // Pause, resume and the API stop.
 mod pause;
+mod revisit;

@@ -12,6 +12,13 @@
 //!   is stored; a resume re-queues the URLs of live segments that have no
 //!   page record (leased-but-unstored ones included). One object per page
 //!   rather than per URL keeps sled's per-object overhead in check.
+//! - `V` + url + `0x00` + fetched_at_ms (u64 BE) -> [`super::HistoryEntry`]:
+//!   one per fetch of the page, oldest first (the `0x00` ends the URL, which
+//!   never contains one, so one page's history is one prefix scan).
+//! - `D` + due_at_ms (u64 BE) + url -> empty: the due index of pages with a
+//!   revisit schedule, earliest first. Written and removed in the same
+//!   batch as the record whose `revisit.due_at_ms` it mirrors, so exactly
+//!   one entry exists per scheduled page, whatever the crash point.
 //!
 //! Integers are big-endian so byte order is numeric order.
 
@@ -24,6 +31,65 @@ pub const BODY: u8 = b'B';
 
 /// Prefix of kept response heads (status line, headers, peer address).
 pub const HEAD: u8 = b'H';
+
+/// Prefix of fetch history entries.
+pub const HISTORY: u8 = b'V';
+
+/// Prefix of the due index.
+pub const DUE: u8 = b'D';
+
+/// Ends the URL in a history key.
+const URL_END: u8 = 0;
+
+/// The prefix of every history key of `url`.
+pub fn history_prefix(url: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(url.len() + 10);
+    k.push(HISTORY);
+    k.extend_from_slice(url.as_bytes());
+    k.push(URL_END);
+    k
+}
+
+/// Key of the history entry of the fetch of `url` at `fetched_at_ms`.
+pub fn history(url: &str, fetched_at_ms: u64) -> Vec<u8> {
+    let mut k = history_prefix(url);
+    k.extend_from_slice(&fetched_at_ms.to_be_bytes());
+    k
+}
+
+/// Decodes a history key into (url, fetched_at_ms).
+pub fn parse_history(k: &[u8]) -> Option<(String, u64)> {
+    let rest = k.strip_prefix(&[HISTORY])?;
+    let (url, at) = rest.split_at_checked(rest.len().checked_sub(8)?)?;
+    let url = url.strip_suffix(&[URL_END])?;
+    let at = u64::from_be_bytes(at.try_into().ok()?);
+    Some((String::from_utf8_lossy(url).into_owned(), at))
+}
+
+/// Key of the due-index entry of `url`, due at `due_at_ms`.
+pub fn due(due_at_ms: u64, url: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + url.len());
+    k.push(DUE);
+    k.extend_from_slice(&due_at_ms.to_be_bytes());
+    k.extend_from_slice(url.as_bytes());
+    k
+}
+
+/// The smallest due key after every entry due at or before `at_ms`.
+pub fn due_after(at_ms: u64) -> Vec<u8> {
+    match at_ms.checked_add(1) {
+        Some(next) => due(next, ""),
+        None => vec![DUE + 1],
+    }
+}
+
+/// Decodes a due key into (due_at_ms, url).
+pub fn parse_due(k: &[u8]) -> Option<(u64, String)> {
+    let rest = k.strip_prefix(&[DUE])?;
+    let (at, url) = rest.split_at_checked(8)?;
+    let at = u64::from_be_bytes(at.try_into().ok()?);
+    Some((at, String::from_utf8_lossy(url).into_owned()))
+}
 
 /// Key of the kept response head of `url`.
 pub fn head(url: &str) -> Vec<u8> {
@@ -80,5 +146,30 @@ mod tests {
         assert!(a < b && b < c);
         assert_eq!(parse_queue(&c), Some((1, 256)));
         assert_eq!(parse_queue(&page("x")), None);
+    }
+
+    #[test]
+    fn history_keys_group_by_url_then_time() {
+        let a1 = history("http://a/", 5);
+        let a2 = history("http://a/", 256);
+        let ax = history("http://a/x", 1);
+        assert!(a1 < a2 && a2 < ax, "one page's entries are contiguous and in time order");
+        assert!(a1.starts_with(&history_prefix("http://a/")));
+        assert!(!ax.starts_with(&history_prefix("http://a/")), "no prefix bleed to longer URLs");
+        assert_eq!(parse_history(&a2), Some(("http://a/".into(), 256)));
+        assert_eq!(parse_history(&page("http://a/")), None);
+        assert_eq!(parse_history(&[HISTORY, 1, 2]), None);
+    }
+
+    #[test]
+    fn due_keys_sort_by_time() {
+        let early = due(10, "http://z/");
+        let late = due(256, "http://a/");
+        assert!(early < late);
+        assert!(early < due_after(10) && due_after(10) <= due(11, ""));
+        assert!(late > due_after(255) && late < due_after(256));
+        assert_eq!(parse_due(&late), Some((256, "http://a/".into())));
+        assert_eq!(parse_due(&[DUE, 0]), None);
+        assert!(due(u64::MAX, "x") < due_after(u64::MAX));
     }
 }

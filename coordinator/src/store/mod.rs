@@ -10,6 +10,7 @@
 //! fetched again and every discovered URL is either stored or queued.
 
 mod head;
+mod history;
 pub mod keys;
 mod queue;
 mod records;
@@ -18,9 +19,10 @@ mod writer;
 
 pub use queue::QueueReader;
 
-pub use records::{PageRecord, RECORD_VERSION};
+pub use history::{Change, HISTORY_VERSION, HistoryEntry};
+pub use records::{PageRecord, RECORD_VERSION, Revisit};
 pub use segment::{Segment, SegmentId};
-pub use writer::{StoreOp, StoreWriter, WriterProgress, WriterStats};
+pub use writer::{StoreOp, StoreWriter, Visit, WriterProgress, WriterStats};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -194,6 +196,74 @@ impl Store {
         .transpose()
     }
 
+    /// The fetch history of `url`, oldest first (empty if it has none:
+    /// stores written before history was kept).
+    pub fn history(&self, url: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.tree
+            .scan_prefix(keys::history_prefix(url))
+            .map(|kv| {
+                let (k, v) = kv.map_err(|e| sled_err(&self.path, e))?;
+                let corrupt =
+                    |reason| StoreError::Corrupt { key: format!("history of {url}"), reason };
+                let (_, at) = keys::parse_history(&k).ok_or_else(|| corrupt("bad key".into()))?;
+                HistoryEntry::decode(&v, at).map_err(corrupt)
+            })
+            .collect()
+    }
+
+    /// Every history entry of a fetch at or after `since_ms`, as (url,
+    /// entry), in URL then time order, streamed from disk (a scan of all
+    /// history keys; only the matching values are decoded).
+    pub fn history_since(
+        &self,
+        since_ms: u64,
+    ) -> impl Iterator<Item = Result<(String, HistoryEntry), StoreError>> + '_ {
+        self.tree.scan_prefix([keys::HISTORY]).filter_map(move |kv| {
+            let (k, v) = match kv {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(sled_err(&self.path, e))),
+            };
+            match keys::parse_history(&k) {
+                Some((_, at)) if at < since_ms => None,
+                Some((url, at)) => Some(
+                    HistoryEntry::decode(&v, at)
+                        .map(|e| (url.clone(), e))
+                        .map_err(|reason| StoreError::Corrupt { key: url, reason }),
+                ),
+                None => Some(Err(StoreError::Corrupt {
+                    key: format!("{k:?}"),
+                    reason: "bad history key".into(),
+                })),
+            }
+        })
+    }
+
+    /// Scheduled pages due at or before `at_ms`, as (due_at_ms, url),
+    /// earliest first.
+    pub fn due_until(
+        &self,
+        at_ms: u64,
+    ) -> impl Iterator<Item = Result<(u64, String), StoreError>> + '_ {
+        self.tree.range(vec![keys::DUE]..keys::due_after(at_ms)).keys().map(move |k| {
+            let k = k.map_err(|e| sled_err(&self.path, e))?;
+            keys::parse_due(&k).ok_or_else(|| StoreError::Corrupt {
+                key: format!("{k:?}"),
+                reason: "bad due key".into(),
+            })
+        })
+    }
+
+    /// The earliest due time of any scheduled page.
+    pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
+        match self.tree.scan_prefix([keys::DUE]).keys().next() {
+            Some(k) => {
+                let k = k.map_err(|e| sled_err(&self.path, e))?;
+                Ok(keys::parse_due(&k).map(|(at, _)| at))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Starts the single writer thread.
     pub fn writer(&self) -> Result<StoreWriter, StoreError> {
         StoreWriter::start(self.clone())
@@ -280,6 +350,12 @@ pub(crate) mod tests {
             nofollow: false,
             canonical: None,
             fields: Default::default(),
+            etag: None,
+            last_modified: None,
+            content_hash: None,
+            fields_hash: None,
+            changed_at_ms: None,
+            revisit: None,
         }
     }
 
@@ -341,6 +417,62 @@ pub(crate) mod tests {
         assert_eq!(urls, ["http://a/"], "bodies are not pages");
         assert_eq!(s.body("http://a/").unwrap().as_deref(), Some(&b"<html>a</html>"[..]));
         assert_eq!(s.page_count(), 1);
+    }
+
+    fn visit(url: &str, at: u64, change: Change, due: Option<u64>, was: Option<u64>) -> StoreOp {
+        let mut record = rec(url);
+        record.fetched_at_ms = at;
+        record.revisit = due.map(|due_at_ms| Revisit { interval_ms: 10, due_at_ms });
+        let history = HistoryEntry {
+            fetched_at_ms: at,
+            status: Some(200),
+            change,
+            content_hash: Some(1),
+            changed_fields: Vec::new(),
+        };
+        StoreOp::Visit(Box::new(Visit {
+            record,
+            history,
+            unschedule: was,
+            retire: None,
+            enqueue: None,
+            body: None,
+        }))
+    }
+
+    #[test]
+    fn visits_keep_history_and_move_the_due_entry_in_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.write_batch([visit("http://a/", 100, Change::First, Some(110), None)]).unwrap();
+        s.write_batch([visit("http://a/x", 101, Change::First, Some(111), None)]).unwrap();
+        let due: Vec<_> = s.due_until(110).map(Result::unwrap).collect();
+        assert_eq!(due, [(110, "http://a/".to_owned())]);
+        s.write_batch([visit("http://a/", 110, Change::Unchanged, Some(125), Some(110))]).unwrap();
+        // The same fetch applied twice (a replayed batch) stores it once.
+        s.write_batch([visit("http://a/", 110, Change::Unchanged, Some(125), Some(110))]).unwrap();
+        let due: Vec<_> = s.due_until(u64::MAX).map(Result::unwrap).collect();
+        assert_eq!(due, [(111, "http://a/x".to_owned()), (125, "http://a/".to_owned())]);
+        assert_eq!(s.next_due().unwrap(), Some(111));
+        let h = s.history("http://a/").unwrap();
+        assert_eq!(
+            h.iter().map(|e| (e.fetched_at_ms, e.change)).collect::<Vec<_>>(),
+            [(100, Change::First), (110, Change::Unchanged)]
+        );
+        assert_eq!(s.history("http://a/x").unwrap().len(), 1);
+        let since: Vec<_> = s.history_since(101).map(|r| r.unwrap()).collect();
+        assert_eq!(
+            since.iter().map(|(u, e)| (u.as_str(), e.fetched_at_ms)).collect::<Vec<_>>(),
+            [("http://a/", 110), ("http://a/x", 101)]
+        );
+        // Unscheduling with the same due time keeps the entry.
+        s.write_batch([visit("http://a/", 120, Change::Changed, Some(125), Some(125))]).unwrap();
+        assert_eq!(s.due_until(u64::MAX).count(), 2);
+        // A record without a schedule leaves the index.
+        s.write_batch([visit("http://a/", 130, Change::Gone, None, Some(125))]).unwrap();
+        let due: Vec<_> = s.due_until(u64::MAX).map(Result::unwrap).collect();
+        assert_eq!(due, [(111, "http://a/x".to_owned())]);
+        assert_eq!(s.page_count(), 2, "history and due entries are not pages");
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use trawl_common::protocol::{FetchOutcome, FieldValue, PageReport};
 
 /// Version of [`PageRecord`]'s encoding. Older records are still decoded:
-/// version 2 (worker `u32::MAX` meant "none") and version 1 (before
-/// attempts, robots flags, canonical and fields).
-pub const RECORD_VERSION: u8 = 3;
+/// version 3 (before validators, hashes and revisits), version 2 (worker
+/// `u32::MAX` meant "none") and version 1 (before attempts, robots flags,
+/// canonical and fields).
+pub const RECORD_VERSION: u8 = 4;
 
 /// The worker id versions 1 and 2 stored for "no worker".
 const NO_WORKER_V2: u32 = u32::MAX;
@@ -54,6 +55,85 @@ pub struct PageRecord {
     pub canonical: Option<String>,
     /// User-defined fields (`--extract`).
     pub fields: BTreeMap<String, FieldValue>,
+    /// The response's `ETag`, sent back as `If-None-Match` on a revisit.
+    pub etag: Option<String>,
+    /// The response's `Last-Modified`, sent back as `If-Modified-Since`.
+    pub last_modified: Option<String>,
+    /// xxh3-64 of the body bytes (`None`: no body was read).
+    pub content_hash: Option<u64>,
+    /// xxh3-64 of title and extracted fields: tells "the markup changed,
+    /// the data did not" ([`crate::revisit::fields_hash`]).
+    pub fields_hash: Option<u64>,
+    /// The last fetch at which the content changed (the first fetch
+    /// counts), ms since the Unix epoch.
+    pub changed_at_ms: Option<u64>,
+    /// When to fetch it again; `None` when the crawl is not continuous
+    /// (and for records that will not be revisited).
+    pub revisit: Option<Revisit>,
+}
+
+/// A page's revisit schedule. The store keeps a due-index entry
+/// (`keys::due(due_at_ms, url)`) for every record that has one, written
+/// in the same batch as the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revisit {
+    /// The current interval (adapted on every revisit).
+    pub interval_ms: u64,
+    /// When the page is due again, ms since the Unix epoch.
+    pub due_at_ms: u64,
+}
+
+/// The version 3 layout (before validators, hashes and revisits).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct PageRecordV3 {
+    url: String,
+    status: Option<u16>,
+    content_type: Option<String>,
+    depth: u32,
+    title: Option<String>,
+    bytes: u64,
+    fetched_at_ms: u64,
+    elapsed_ms: u32,
+    outlinks: u32,
+    outcome: FetchOutcome,
+    worker: Option<u32>,
+    attempts: u8,
+    retry_after_secs: Option<u32>,
+    noindex: bool,
+    nofollow: bool,
+    canonical: Option<String>,
+    fields: BTreeMap<String, FieldValue>,
+}
+
+impl From<PageRecordV3> for PageRecord {
+    fn from(r: PageRecordV3) -> Self {
+        Self {
+            url: r.url,
+            status: r.status,
+            content_type: r.content_type,
+            depth: r.depth,
+            title: r.title,
+            bytes: r.bytes,
+            fetched_at_ms: r.fetched_at_ms,
+            elapsed_ms: r.elapsed_ms,
+            outlinks: r.outlinks,
+            outcome: r.outcome,
+            worker: r.worker,
+            attempts: r.attempts,
+            retry_after_secs: r.retry_after_secs,
+            noindex: r.noindex,
+            nofollow: r.nofollow,
+            canonical: r.canonical,
+            fields: r.fields,
+            etag: None,
+            last_modified: None,
+            content_hash: None,
+            fields_hash: None,
+            changed_at_ms: None,
+            revisit: None,
+        }
+    }
 }
 
 /// The version 2 layout (a plain worker id), decoded and upgraded on read.
@@ -80,7 +160,7 @@ struct PageRecordV2 {
 
 impl From<PageRecordV2> for PageRecord {
     fn from(r: PageRecordV2) -> Self {
-        Self {
+        PageRecordV3 {
             url: r.url,
             status: r.status,
             content_type: r.content_type,
@@ -99,6 +179,7 @@ impl From<PageRecordV2> for PageRecord {
             canonical: r.canonical,
             fields: r.fields,
         }
+        .into()
     }
 }
 
@@ -156,11 +237,19 @@ impl PageRecord {
             nofollow: false,
             canonical: None,
             fields: BTreeMap::new(),
+            etag: None,
+            last_modified: None,
+            content_hash: None,
+            fields_hash: None,
+            changed_at_ms: None,
+            revisit: None,
         }
     }
 
-    /// Builds the record for a worker's report.
+    /// Builds the record for a worker's report (a first visit: the
+    /// revisit path fills in `changed_at_ms` and `revisit`).
     pub fn from_report(r: PageReport, worker: u32) -> Self {
+        let fields_hash = crate::revisit::fields_hash(r.title.as_deref(), &r.fields);
         Self {
             url: r.url,
             status: r.status,
@@ -179,7 +268,18 @@ impl PageRecord {
             nofollow: r.nofollow,
             canonical: r.canonical,
             fields: r.fields,
+            etag: r.etag,
+            last_modified: r.last_modified,
+            content_hash: r.content_hash,
+            fields_hash: r.content_hash.map(|_| fields_hash),
+            changed_at_ms: None,
+            revisit: None,
         }
+    }
+
+    /// The validators to send on a revisit, if the server gave any.
+    pub fn validators(&self) -> Option<trawl_common::protocol::Validators> {
+        trawl_common::protocol::Validators::new(self.etag.clone(), self.last_modified.clone())
     }
 
     /// Version byte + bincode body.
@@ -199,6 +299,9 @@ impl PageRecord {
             Some((&RECORD_VERSION, body)) => bincode::serde::decode_from_slice(body, cfg)
                 .map(|(r, _)| r)
                 .map_err(|e| e.to_string()),
+            Some((3, body)) => bincode::serde::decode_from_slice::<PageRecordV3, _>(body, cfg)
+                .map(|(r, _)| r.into())
+                .map_err(|e| format!("version 3 record: {e}")),
             Some((2, body)) => bincode::serde::decode_from_slice::<PageRecordV2, _>(body, cfg)
                 .map(|(r, _)| r.into())
                 .map_err(|e| format!("version 2 record: {e}")),
@@ -344,6 +447,55 @@ mod tests {
         );
         let r = v2(u32::MAX, FetchOutcome::Disallowed);
         assert_eq!((r.worker, r.outcome), (None, FetchOutcome::Disallowed));
+    }
+
+    #[test]
+    fn version_3_records_still_decode_without_revisit_state() {
+        let v3 = PageRecordV3 {
+            url: "http://x/v3".into(),
+            status: Some(200),
+            content_type: Some("text/html".into()),
+            depth: 1,
+            title: Some("t".into()),
+            bytes: 10,
+            fetched_at_ms: 5,
+            elapsed_ms: 1,
+            outlinks: 2,
+            outcome: FetchOutcome::Ok,
+            worker: Some(3),
+            attempts: 1,
+            retry_after_secs: None,
+            noindex: false,
+            nofollow: false,
+            canonical: None,
+            fields: BTreeMap::from([("f".into(), FieldValue::One(Some("v".into())))]),
+        };
+        let mut bytes = vec![3u8];
+        bytes.extend(bincode::serde::encode_to_vec(&v3, bincode::config::standard()).unwrap());
+        let r = PageRecord::decode(&bytes).unwrap();
+        assert_eq!((r.url.as_str(), r.worker, r.fields.len()), ("http://x/v3", Some(3), 1));
+        assert_eq!((r.etag, r.last_modified, r.content_hash), (None, None, None));
+        assert_eq!((r.fields_hash, r.changed_at_ms, r.revisit), (None, None, None));
+        // A v3 body under the current tag does not decode.
+        bytes[0] = RECORD_VERSION;
+        assert!(PageRecord::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn revisit_state_round_trips() {
+        let mut r = crate::store::tests::rec("http://x/");
+        r.etag = Some("\"abc\"".into());
+        r.last_modified = Some("Wed, 02 Dec 2026 10:00:00 GMT".into());
+        r.content_hash = Some(u64::MAX);
+        r.fields_hash = Some(7);
+        r.changed_at_ms = Some(5);
+        r.revisit = Some(Revisit { interval_ms: 60_000, due_at_ms: 60_005 });
+        assert_eq!(PageRecord::decode(&r.encode()).unwrap(), r);
+        let v = r.validators().unwrap();
+        assert_eq!(v.etag.as_deref(), Some("\"abc\""));
+        r.etag = None;
+        r.last_modified = None;
+        assert_eq!(r.validators(), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! channel = back-pressure on the scheduler).
 
 use super::segment::{self, Segment, SegmentId};
-use super::{PageRecord, Store, StoreError, keys};
+use super::{HistoryEntry, PageRecord, Store, StoreError, keys};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -39,6 +39,10 @@ pub enum StoreOp {
         /// The response body, when bodies are kept.
         body: Option<Vec<u8>>,
     },
+    /// A fetch with its history entry: the record, the entry, the move of
+    /// its due-index entry, the retired segment and the new URLs, all or
+    /// nothing (see [`Visit`]).
+    Visit(Box<Visit>),
     /// The response head a kept body came with; sent just before the
     /// body's [`StoreOp::Page`].
     Head {
@@ -47,6 +51,38 @@ pub enum StoreOp {
         /// What the server sent (boxed: it is large).
         head: Box<trawl_common::protocol::ResponseHead>,
     },
+}
+
+/// One fetch of a page, stored atomically: after a crash either all of it
+/// is there or none of it (and the page is due, or queued, again).
+#[derive(Debug)]
+pub struct Visit {
+    /// The new record; its `revisit.due_at_ms`, if any, gets a due-index
+    /// entry.
+    pub record: PageRecord,
+    /// This fetch's history entry (keyed by `record.url` and
+    /// `history.fetched_at_ms`).
+    pub history: HistoryEntry,
+    /// The due time of the record this one replaces: its due-index entry
+    /// is removed.
+    pub unschedule: Option<u64>,
+    /// A segment this record completes, if any.
+    pub retire: Option<SegmentId>,
+    /// New URLs found on it.
+    pub enqueue: Option<Segment>,
+    /// The response body, when bodies are kept.
+    pub body: Option<Vec<u8>>,
+}
+
+/// Adds a record (and its due-index entry, if it has a schedule).
+fn put_record(batch: &mut sled::Batch, record: &PageRecord, body: Option<Vec<u8>>) {
+    if let Some(body) = body {
+        batch.insert(keys::body(&record.url), body);
+    }
+    batch.insert(keys::page(&record.url), record.encode());
+    if let Some(r) = record.revisit {
+        batch.insert(keys::due(r.due_at_ms, &record.url), &[][..]);
+    }
 }
 
 /// What the writer did, for the summary.
@@ -116,10 +152,21 @@ fn add(batch: &mut sled::Batch, op: StoreOp) -> u64 {
             (0, None)
         }
         StoreOp::Page { record, retire, enqueue, body } => {
-            if let Some(body) = body {
-                batch.insert(keys::body(&record.url), body);
+            put_record(batch, &record, body);
+            if let Some((depth, seq)) = retire {
+                batch.remove(&keys::queue(depth, seq)[..]);
             }
-            batch.insert(keys::page(&record.url), record.encode());
+            (1, enqueue)
+        }
+        StoreOp::Visit(v) => {
+            let Visit { record, history, unschedule, retire, enqueue, body } = *v;
+            // Removed before the new entry is put: a batch keeps the last
+            // operation on a key, so an unchanged due time survives.
+            if let Some(at) = unschedule {
+                batch.remove(keys::due(at, &record.url));
+            }
+            batch.insert(keys::history(&record.url, history.fetched_at_ms), history.encode());
+            put_record(batch, &record, body);
             if let Some((depth, seq)) = retire {
                 batch.remove(&keys::queue(depth, seq)[..]);
             }

@@ -55,9 +55,15 @@ fn blocked_outcome(blocked: &guard::Blocked, report: &mut PageReport) -> FetchOu
     FetchOutcome::Blocked { detail: blocked.to_string() }
 }
 
+/// A response header's value, if present and text.
+fn header(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
 /// A body read under the size cap.
 enum Body {
-    Complete(Vec<u8>),
+    /// The bytes and their xxh3-64, hashed as they streamed in.
+    Complete(Vec<u8>, u64),
     TooLarge(u64),
     Failed(FetchOutcome, u64),
 }
@@ -120,6 +126,9 @@ impl Fetcher {
             fields: std::collections::BTreeMap::new(),
             body: None,
             response: None,
+            etag: None,
+            last_modified: None,
+            content_hash: None,
         };
         report.outcome = match lease.kind {
             LeaseKind::Page => self.fetch_into(lease, &mut report).await,
@@ -138,12 +147,18 @@ impl Fetcher {
         if let Err(blocked) = self.guard.check_url(&url) {
             return blocked_outcome(&blocked, report);
         }
-        let resp = match self.send_with_retries(&url, report).await {
+        let resp = match self.send_with_retries(&url, lease, report).await {
             Ok(r) => r,
             Err(outcome) => return outcome,
         };
         let status = resp.status();
         report.status = Some(status.as_u16());
+        report.etag = header(&resp, reqwest::header::ETAG);
+        report.last_modified = header(&resp, reqwest::header::LAST_MODIFIED);
+        if status == reqwest::StatusCode::NOT_MODIFIED && lease.validators.is_some() {
+            // The stored page stands: no body to read, nothing to parse.
+            return FetchOutcome::NotModified;
+        }
         let head = self.keep_bodies.then(|| head::of(&url, &resp, &self.settings.user_agent));
         report.content_type = resp
             .headers()
@@ -172,7 +187,10 @@ impl Fetcher {
         }
 
         let body = match self.read_capped(resp).await {
-            Body::Complete(b) => b,
+            Body::Complete(b, hash) => {
+                report.content_hash = Some(hash);
+                b
+            }
             Body::TooLarge(read) => {
                 report.bytes = read;
                 return FetchOutcome::TooLarge { limit: self.settings.max_bytes };
@@ -343,9 +361,12 @@ impl Fetcher {
     /// exponential backoff and jitter (or `Retry-After`, when it is no
     /// longer than `retry_max_wait`). Returns the last response, or the
     /// outcome of the last failed attempt; `report.attempts` counts them.
+    /// A revisit's validators go out as `If-None-Match` and
+    /// `If-Modified-Since`.
     async fn send_with_retries(
         &self,
         url: &Url,
+        lease: &Lease,
         report: &mut PageReport,
     ) -> Result<reqwest::Response, FetchOutcome> {
         let s = &self.settings;
@@ -354,7 +375,16 @@ impl Fetcher {
             attempt = attempt.saturating_add(1);
             report.attempts = attempt;
             let can_retry = attempt <= s.retries;
-            let sent = self.client.get(url.clone()).send().await;
+            let mut request = self.client.get(url.clone());
+            if let Some(v) = &lease.validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &v.last_modified {
+                    request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+                }
+            }
+            let sent = request.send().await;
             report.request_started_us = Some(now_us());
             let (delay, reason) = match sent {
                 Err(e) => {
@@ -403,15 +433,17 @@ impl Fetcher {
         }
         let cap = resp.content_length().unwrap_or(64 * 1024).min(limit);
         let mut out = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+        let mut hash = trawl_common::hash::Xxh3::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if out.len() as u64 + chunk.len() as u64 > limit {
                         return Body::TooLarge(out.len() as u64);
                     }
+                    hash.update(&chunk);
                     out.extend_from_slice(&chunk);
                 }
-                Ok(None) => return Body::Complete(out),
+                Ok(None) => return Body::Complete(out, hash.digest()),
                 Err(e) => return Body::Failed(outcome::from_body_error(&e), out.len() as u64),
             }
         }

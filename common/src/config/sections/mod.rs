@@ -8,6 +8,7 @@ mod limits;
 mod output;
 mod politeness;
 mod pool;
+mod revisit;
 mod scope;
 mod target;
 
@@ -18,5 +19,9 @@ pub use limits::LimitOptions;
 pub use output::OutputOptions;
 pub use politeness::PolitenessOptions;
 pub use pool::{MAX_CONCURRENCY, MAX_WORKERS, PoolOptions, Workers};
+pub use revisit::{
+    DEFAULT_REVISIT, DEFAULT_REVISIT_MAX, DEFAULT_REVISIT_MIN, RevisitConfig, RevisitOptions,
+    RevisitRule, glob_matches,
+};
 pub use scope::ScopeOptions;
 pub use target::TargetOptions;

@@ -293,6 +293,9 @@ mod tests {
             fields: Default::default(),
             body: None,
             response: None,
+            etag: None,
+            last_modified: None,
+            content_hash: None,
         };
         let ok = report(FetchOutcome::Ok, Some(200), Some("x"));
         assert_eq!(RobotsFetch::from_report(&ok), RobotsFetch::Response { status: 200, body: "x" });
