@@ -265,6 +265,15 @@ pub(crate) struct BenchArgs {
           conflicts_with_all = ["frontier", "chart", "runs", "concurrency"],
           allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub(crate) machines: Vec<u32>,
+    /// Instead of the matrix, one long crawl (the first --workers x
+    /// --concurrency, 1 x 64 by default) measured every N pages: pages/s,
+    /// CPU ms/page and peak RSS per process per slice, then the store's
+    /// size and the time to query it (e.g. `--pages 1000000 --slice 100000`).
+    #[arg(long, value_name = "N",
+          conflicts_with_all = ["chart", "runs", "hosts", "delay", "latency", "page_bytes", "frontier", "machines"],
+          allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) slice: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -322,6 +331,7 @@ mod tests {
             &["trawl", "bench", "--frontier", "-5"],
             &["trawl", "bench", "--machines", "-1,2"],
             &["trawl", "bench", "--machines", "0"],
+            &["trawl", "bench", "--slice", "-5"],
             &["trawl", "crawl", "--timeout", "-3s"],
             &["trawl", "crawl", "--crash-limit", "-3"],
         ] {

@@ -19,6 +19,7 @@ mod cluster;
 mod frontier;
 mod hosts;
 mod results;
+mod scale;
 mod site;
 
 use crate::cli::BenchArgs;
@@ -42,6 +43,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let launch = WorkerLaunch::current_exe()?;
     if let Some(urls) = args.frontier {
         return frontier::run(urls, args.json, &launch);
+    }
+    if let Some(slice) = args.slice {
+        return scale::run(args, u64::from(slice), &launch);
     }
     let plan = Plan::of(args);
     if !args.machines.is_empty() {

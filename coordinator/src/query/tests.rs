@@ -354,3 +354,46 @@ fn tables_align_wide_titles() {
         assert!(t.contains("日本語のタイトル"), "{t}");
     }
 }
+
+/// `--count-by` reads outcome, status, depth... from the record instead of
+/// the JSON view: both must give the same key for every kind of record.
+#[test]
+fn count_by_keys_read_from_the_record_agree_with_the_view() {
+    let mut records = vec![
+        rec("http://a.test/1", 200),
+        rec("http://b.test:81/x", 404),
+        PageRecord {
+            status: None,
+            content_type: None,
+            worker: None,
+            depth: 7,
+            outcome: FetchOutcome::Timeout { detail: "read".into() },
+            ..rec("http://c.test/t", 200)
+        },
+    ];
+    records[0].content_type = Some("text/html; charset=utf-8".into());
+    let mut checked = 0;
+    for by in crate::query::DERIVED_KEYS.iter().chain(crate::query::COLUMNS.iter()) {
+        let Some(key) = super::execute::direct_key_of(by) else { continue };
+        for r in &records {
+            let view = crate::query::PageView::value(r);
+            let from_view = match *by {
+                "host" => Value::from(crate::frontier::authority(&r.url)),
+                "status_class" => {
+                    r.status.map_or(Value::Null, |s| Value::from(format!("{}xx", s / 100)))
+                }
+                _ => view.get(*by).cloned().unwrap_or(Value::Null),
+            };
+            assert_eq!(key(r), from_view, "{by} of {}", r.url);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7 * records.len(), "every direct key was checked: {checked}");
+    // And through a whole query: counts by outcome over the store.
+    let (_d, s) = store_with(&records);
+    let counts =
+        query(&s, QueryOptions { count_by: Some("outcome".into()), ..QueryOptions::default() });
+    let rows: Vec<Value> = counts.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{counts}");
+    assert!(rows.iter().any(|r| r["outcome"] == "timeout" && r["count"] == 1), "{counts}");
+}

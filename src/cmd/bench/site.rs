@@ -114,6 +114,11 @@ impl SiteProcess {
         &self.base_urls
     }
 
+    /// The site process's id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// CPU seconds the site used since it started listening.
     pub(crate) fn cpu_secs(&self) -> f64 {
         process::cpu_seconds_of_pid(self.child.id()).map_or(0.0, |c| c - self.cpu0)
