@@ -11,6 +11,7 @@ mod advert;
 mod controls;
 mod export;
 mod finished;
+mod history;
 pub(crate) mod metrics;
 mod openapi;
 mod routes;
