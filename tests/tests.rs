@@ -49,3 +49,5 @@ mod ux;
 mod guards;
 // Cluster mode: trawl crawl --cluster processes on a real PostgreSQL.
 mod cluster;
+// Issue 16: the changing site refreshed; --changed-since, --history, --gone, /api/history.
+mod history;
