@@ -254,6 +254,13 @@ pub(crate) struct BenchArgs {
           allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1000..=100_000_000))]
     pub(crate) frontier: Option<u64>,
+    /// Instead of the matrix, measure a refresh: crawl N pages of the
+    /// changing site, change 10% of them, `trawl refresh`, then re-crawl
+    /// from scratch; report CPU and wall time per unchanged page against
+    /// the re-crawl, requests saved by 304s and history bytes per page.
+    #[arg(long, value_name = "N", conflicts_with_all = ["chart", "runs", "hosts", "delay", "latency", "page_bytes", "frontier"],
+          value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
+    pub(crate) refresh: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -17,6 +17,7 @@
 mod chart;
 mod frontier;
 mod hosts;
+mod refresh;
 mod results;
 mod site;
 
@@ -39,6 +40,9 @@ use trawl_coordinator::WorkerLaunch;
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let launch = WorkerLaunch::current_exe()?;
+    if let Some(pages) = args.refresh {
+        return refresh::run(pages, args.json);
+    }
     if let Some(urls) = args.frontier {
         return frontier::run(urls, args.json, &launch);
     }
