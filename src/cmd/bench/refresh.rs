@@ -87,7 +87,7 @@ struct RefreshReport {
 
 pub(super) fn run(pages: u32, json: bool) -> anyhow::Result<std::process::ExitCode> {
     let spec = SiteSpec {
-        changes: ChangeSpec { every: 10, cosmetic_every: 4, ..ChangeSpec::default() },
+        changes: ChangeSpec { every: 10, cosmetic_every: 3, ..ChangeSpec::default() },
         ..SiteSpec::with_pages(pages)
     };
     let server = SiteServer::start(spec).context("starting the site")?;
