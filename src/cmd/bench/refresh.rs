@@ -81,6 +81,13 @@ struct RefreshReport {
     unchanged_cpu_ratio: f64,
     /// The same for wall time.
     unchanged_wall_ratio: f64,
+    /// The refresh's CPU per 304 (an unchanged page with validators),
+    /// counting every page that got a whole answer (changed, or without
+    /// validators: downloaded, hashed, parsed) at the re-crawl's CPU per
+    /// page, over the re-crawl's CPU per page.
+    not_modified_cpu_ratio: f64,
+    /// The same for wall time.
+    not_modified_wall_ratio: f64,
     history_bytes_per_unchanged_page: f64,
     disk_growth_bytes_per_page: f64,
 }
@@ -126,6 +133,10 @@ pub(super) fn run(pages: u32, json: bool) -> anyhow::Result<std::process::ExitCo
     let (full_wall, full_cpu) = per_page(recrawl);
     let unchanged_cpu = (refresh.cpu_secs - changed * full_cpu).max(0.0) / unchanged;
     let unchanged_wall = (refresh.secs - changed * full_wall).max(0.0) / unchanged;
+    let whole = refresh_requests.saturating_sub(not_modified) as f64;
+    let nm = (not_modified.max(1)) as f64;
+    let nm_cpu = (refresh.cpu_secs - whole * full_cpu).max(0.0) / nm;
+    let nm_wall = (refresh.secs - whole * full_wall).max(0.0) / nm;
     let report = RefreshReport {
         pages,
         changed: diff.changed.len(),
@@ -141,6 +152,8 @@ pub(super) fn run(pages: u32, json: bool) -> anyhow::Result<std::process::ExitCo
         not_modified,
         unchanged_cpu_ratio: unchanged_cpu / full_cpu.max(f64::MIN_POSITIVE),
         unchanged_wall_ratio: unchanged_wall / full_wall.max(f64::MIN_POSITIVE),
+        not_modified_cpu_ratio: nm_cpu / full_cpu.max(f64::MIN_POSITIVE),
+        not_modified_wall_ratio: nm_wall / full_wall.max(f64::MIN_POSITIVE),
         history_bytes_per_unchanged_page: (history_after - history_before) as f64 / unchanged,
         disk_growth_bytes_per_page: (after as f64 - before as f64) / n,
     };
@@ -170,6 +183,7 @@ fn print(r: &RefreshReport, json: bool) -> anyhow::Result<()> {
          refresh      {}: {} requests, {} conditional, {} answered 304\n\
          full re-crawl {}\n\
          an unchanged page costs {:.1}% of a full fetch and parse in CPU ({:.1}% in wall time)\n\
+         a 304 (unchanged, with validators) costs {:.1}% in CPU ({:.1}% in wall time)\n\
          history added per unchanged page: {:.0} bytes; store on disk grew {:.0} bytes per page\n\
          load average before {:?}, after {:?}",
         r.pages,
@@ -184,6 +198,8 @@ fn print(r: &RefreshReport, json: bool) -> anyhow::Result<()> {
         per(r.recrawl),
         r.unchanged_cpu_ratio * 100.0,
         r.unchanged_wall_ratio * 100.0,
+        r.not_modified_cpu_ratio * 100.0,
+        r.not_modified_wall_ratio * 100.0,
         r.history_bytes_per_unchanged_page,
         r.disk_growth_bytes_per_page,
         r.load_before,
