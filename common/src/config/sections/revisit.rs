@@ -62,7 +62,7 @@ crate::option_group! {
         pub revisit_max: Option<HumanDuration>,
         /// Starting interval of the URLs matching a glob (repeatable; the
         /// first match wins), e.g. 'http://*/news/*=10m' [default: none].
-        #[arg(long = "revisit-rule", value_name = "PATTERN=DURATION", value_parser = RevisitRule::parse_flag)]
+        #[arg(long = "revisit-rule", value_name = "GLOB=DUR", value_parser = RevisitRule::parse_flag)]
         pub revisit_rule: Vec<RevisitRule>,
     }
 }
