@@ -270,10 +270,17 @@ pub(crate) struct BenchArgs {
     /// CPU ms/page and peak RSS per process per slice, then the store's
     /// size and the time to query it (e.g. `--pages 1000000 --slice 100000`).
     #[arg(long, value_name = "N",
-          conflicts_with_all = ["chart", "runs", "hosts", "delay", "latency", "page_bytes", "frontier", "machines"],
+          conflicts_with_all = ["chart", "runs", "hosts", "delay", "latency", "page_bytes", "frontier", "machines", "refresh"],
           allow_negative_numbers = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) slice: Option<u32>,
+    /// Instead of the matrix, measure a refresh: crawl N pages of the
+    /// changing site, change 10% of them, `trawl refresh`, then re-crawl
+    /// from scratch; report CPU and wall time per unchanged page against
+    /// the re-crawl, requests saved by 304s and history bytes per page.
+    #[arg(long, value_name = "N", conflicts_with_all = ["chart", "runs", "hosts", "delay", "latency", "page_bytes", "frontier", "machines"],
+          value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
+    pub(crate) refresh: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -44,7 +44,10 @@ with open(path, 'rb') as f:
             out['status_line'] = rec.http_headers.protocol + ' ' + rec.http_headers.statusline
             out['http_content_type'] = rec.http_headers.get_header('Content-Type')
             out['http_content_length'] = rec.http_headers.get_header('Content-Length')
-        for k in ('WARC-IP-Address', 'WARC-Concurrent-To', 'WARC-Block-Digest', 'WARC-Payload-Digest'):
+        if rec.rec_type == 'revisit':
+            out['status'] = int(rec.http_headers.get_statuscode())
+        for k in ('WARC-IP-Address', 'WARC-Concurrent-To', 'WARC-Block-Digest', 'WARC-Payload-Digest',
+                  'WARC-Profile', 'WARC-Refers-To', 'WARC-Refers-To-Target-URI', 'WARC-Refers-To-Date'):
             out[k] = h.get_header(k)
         if rec.rec_type == 'response':
             out['http_headers'] = [[k, v] for k, v in rec.http_headers.headers]
@@ -551,4 +554,99 @@ fn export_through_a_running_crawl_matches_the_offline_export() {
     let (live_warc, offline_warc) = (q.dir.path("live.warc"), q.dir.path("offline.warc"));
     assert_eq!(after_warcinfo(&live_warc), after_warcinfo(&offline_warc), "warc: live vs offline");
     assert_archivists_accept(&live_warc, 1 + 2 * 40);
+}
+
+/// After a refresh of the changing site, the WARC holds a `revisit`
+/// record for every fetch that found a page unchanged: profile
+/// `server-not-modified` for a 304, `identical-payload-digest` for a body
+/// that hashed the same, each referring to the page's response record by
+/// id, URI and date; changed pages have their new response and no
+/// revisit. warcio reads it, and its digests check out.
+#[test]
+fn warc_has_revisit_records_after_a_refresh() {
+    use trawl_site::{ChangeSpec, Validators};
+    require_warcio();
+    let site = SiteServer::start(SiteSpec {
+        page_bytes: 3_000,
+        posts_per_page: 4,
+        links_per_page: 12,
+        changes: ChangeSpec { every: 10, ..ChangeSpec::default() },
+        ..SiteSpec::with_pages(40)
+    })
+    .expect("site");
+    let dir = TestDir::new();
+    let store = dir.store();
+    Trawl::crawl(&site.base_url(), &store)
+        .args(["--workers", "1", "--retries", "0", "--keep-bodies"])
+        .run_within(Duration::from_secs(60))
+        .success();
+    std::thread::sleep(Duration::from_millis(1100));
+    site.advance();
+    Trawl::new("refresh")
+        .arg("--store")
+        .arg(&store)
+        .args(["--older-than", "1ms", "--workers", "1", "--retries", "0", "--keep-bodies"])
+        .run_within(Duration::from_secs(60))
+        .success();
+    let diff = site.spec().changes_between(0, 1);
+    let file = dir.path("refresh.warc.gz");
+    Trawl::new("export")
+        .arg("--store")
+        .arg(&store)
+        .args(["--format", "warc", "-o"])
+        .arg(&file)
+        .run_within(Duration::from_secs(60))
+        .success();
+    let (_, records) = read_warc(&file, &dir.path("payloads"));
+    let responses: BTreeMap<&str, &Value> = records
+        .iter()
+        .filter(|r| r["type"] == "response")
+        .map(|r| (r["uri"].as_str().unwrap(), r))
+        .collect();
+    assert_eq!(responses.len(), 40, "one response per page");
+    let revisits: BTreeMap<&str, &Value> = records
+        .iter()
+        .filter(|r| r["type"] == "revisit")
+        .map(|r| (r["uri"].as_str().unwrap(), r))
+        .collect();
+    let url = |i: u32| join_url(&site.base_url(), &site.spec().path(i));
+    let unchanged: BTreeSet<String> = diff.unchanged.iter().map(|&i| url(i)).collect();
+    assert_eq!(
+        revisits.keys().map(|u| (*u).to_owned()).collect::<BTreeSet<_>>(),
+        unchanged,
+        "a revisit for exactly the unchanged pages"
+    );
+    for &i in &diff.unchanged {
+        let u = url(i);
+        let (rv, resp) = (revisits[u.as_str()], responses[u.as_str()]);
+        let profile = if site.spec().changes.validators_of(0, i) == Validators::None {
+            "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+        } else {
+            "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+        };
+        assert_eq!(rv["WARC-Profile"], profile, "page {i}: {rv}");
+        assert_eq!(rv["WARC-Refers-To"], resp["id"], "page {i}");
+        assert_eq!(rv["WARC-Refers-To-Target-URI"], resp["uri"], "page {i}");
+        assert_eq!(rv["WARC-Refers-To-Date"], resp["date"], "page {i}");
+        assert!(rv["date"].as_str() > resp["date"].as_str(), "revisited later: {rv}");
+        assert_eq!(rv["content_type"], "application/http;msgtype=response");
+        if profile.ends_with("server-not-modified") {
+            assert_eq!(rv["status"], 304, "{rv}");
+        } else {
+            assert_eq!(rv["WARC-Payload-Digest"], resp["WARC-Payload-Digest"], "page {i}");
+            assert_eq!(rv["status"], 200, "{rv}");
+        }
+    }
+    // Changed pages: the new body, fetched at the refresh.
+    for &i in &diff.changed {
+        let html = String::from_utf8(payload(responses[url(i).as_str()])).unwrap();
+        assert!(html.contains("<p class=\"update\">Update 1:"), "page {i}");
+    }
+    let check = std::process::Command::new("python3")
+        .args(["-m", "warcio.cli", "check", "-v"])
+        .arg(&file)
+        .output()
+        .expect("warcio check");
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success() && !text.contains("fail"), "warcio check:\n{text}");
 }

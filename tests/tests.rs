@@ -54,3 +54,5 @@ mod cluster;
 mod cluster_db;
 // Cluster mode for operators: export/status --cluster, /api/cluster, metrics.
 mod cluster_ops;
+// Issue 16: the changing site refreshed; --changed-since, --history, --gone, /api/history.
+mod history;

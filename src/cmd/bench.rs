@@ -18,6 +18,7 @@ mod chart;
 mod cluster;
 mod frontier;
 mod hosts;
+mod refresh;
 mod results;
 mod scale;
 mod site;
@@ -41,6 +42,9 @@ use trawl_coordinator::WorkerLaunch;
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let launch = WorkerLaunch::current_exe()?;
+    if let Some(pages) = args.refresh {
+        return refresh::run(pages, args.json);
+    }
     if let Some(urls) = args.frontier {
         return frontier::run(urls, args.json, &launch);
     }

@@ -31,6 +31,7 @@ pub(crate) fn run(args: RefreshArgs, log: LogOptions) -> anyhow::Result<ExitCode
         (filters.fields.is_some(), "--fields"),
         (filters.count_by.is_some(), "--count-by"),
         (filters.format != Default::default(), "--format"),
+        (filters.history.is_some(), "--history"),
     ] {
         if given {
             return Ok(usage(&format!(

@@ -14,6 +14,7 @@ mod cluster;
 mod controls;
 mod export;
 mod finished;
+mod history;
 pub(crate) mod metrics;
 mod openapi;
 mod routes;

@@ -49,6 +49,13 @@ fn pattern(name: &str) -> Option<String> {
         "status" => r"^(?:[1-5][xX][xX]|[0-9]{1,4})$".to_owned(),
         "depth" => r"^(?:[0-9]{1,9}|\.\.[0-9]{1,9}|[0-9]{1,9}\.\.)$".to_owned(),
         "since" | "until" => format!("^{date}{time}$"),
+        "changed_since" => {
+            format!("^(?:{date}{time}|[0-9]{{1,6}}(?:ms|s|m|h|d|min|hours?|days?|weeks?))$")
+        }
+        "history" => {
+            r"^https?://[a-z0-9]+(?:\.[a-z0-9]+)*(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9/._~-]*)?$"
+                .to_owned()
+        }
         "fields" => format!("^{field}(?:,{field})*$"),
         "sort" => format!("^(?:-{field}|{field}(?::asc|:desc)?)$"),
         "count_by" => format!("^{}$", field_names(&crate::query::DERIVED_KEYS)),
@@ -112,10 +119,12 @@ mod tests {
     /// typical typos do not match.
     #[test]
     fn patterns_describe_what_the_server_accepts() {
-        let accepted: [(&str, &[&str]); 9] = [
+        let accepted: [(&str, &[&str]); 11] = [
             ("status", &["200", "4xx", "5XX", "0"]),
             ("depth", &["0", "3", "..2", "2.."]),
             ("since", &["2026-11-24", "1990-01-01T00:00:00Z", "2026-11-24T18:00:00.5+01:00"]),
+            ("changed_since", &["1h", "0s", "90m", "2days", "2026-11-24", "2026-11-24T18:00:00Z"]),
+            ("history", &["http://127.0.0.1:8080/page/3", "https://a.b/"]),
             ("fields", &["url", "url,title,fields.posts", "fields.a.b"]),
             ("sort", &["-bytes", "title:desc", "fields.x:asc", "depth"]),
             ("count_by", &["host", "status_class", "depth", "fields.posts"]),
@@ -146,10 +155,12 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{name}={v:?} matches the schema: {e}"));
             }
         }
-        let rejected: [(&str, &[&str]); 7] = [
+        let rejected: [(&str, &[&str]); 9] = [
             ("status", &["abc", "6xx", "xx", "99999"]),
             ("depth", &["x", "1..y"]),
             ("since", &["soon", "2026-13-45"]),
+            ("changed_since", &["soon", "1x", "h1"]),
+            ("history", &["page/3", "ftp://a/", "http://"]),
             ("fields", &["url,nosuch", ","]),
             ("sort", &["nosuch", "-", "-url:asc"]),
             ("count_by", &["nosuch"]),
@@ -209,6 +220,9 @@ mod tests {
             fields: Some("x".into()),
             sort: Some("x".into()),
             count_by: Some("x".into()),
+            changed_since: Some("x".into()),
+            gone: true,
+            history: Some("x".into()),
             limit: Some(1),
             offset: Some(1),
             format: crate::query::Format::Csv,

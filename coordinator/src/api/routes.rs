@@ -27,6 +27,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/seeds", post(seeds))
         .route("/api/pages", get(pages))
         .route("/api/pages/{url}", get(page))
+        .route("/api/history", get(super::history::history))
         .route("/api/export", get(super::export::export))
         .route("/api/openapi.json", get(openapi))
         .route("/api/cluster", get(super::cluster::cluster))
@@ -123,7 +124,7 @@ async fn seeds(
 }
 
 /// A bad `/api/pages` parameter: 400 with `{"error": ..., "param": ...}`.
-fn bad_param(e: &QueryError) -> Response {
+pub(super) fn bad_param(e: &QueryError) -> Response {
     let param = match e {
         QueryError::BadParam { param, .. } => param.as_str(),
         _ => "",

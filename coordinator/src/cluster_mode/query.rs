@@ -156,7 +156,7 @@ pub fn export(
         Format::Warc => {
             let pages = reader.pages("", true, &failed).map(|mut r| {
                 let body = r.body.take();
-                Ok(Kept { record: rows::record(r), body, head: None })
+                Ok(Kept { record: rows::record(r), body, head: None, history: Vec::new() })
             });
             warc::write_over(pages, now_ms, out).map(ExportStats::Warc)
         }

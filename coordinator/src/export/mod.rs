@@ -5,6 +5,7 @@
 
 mod count;
 mod digest;
+mod revisit;
 pub mod warc;
 
 use crate::query::{self, QueryError, QueryOptions};

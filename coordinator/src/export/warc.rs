@@ -14,6 +14,13 @@
 //!   `Content-Type` the stored one), so nothing is invented; the
 //!   `warcinfo` record says so.
 //!
+//! - for each later fetch of a page that found it unchanged (its fetch
+//!   history, see `revisit.rs`): a `revisit` record referring to the
+//!   response, with the `server-not-modified` profile for a 304 and
+//!   `identical-payload-digest` for a body that hashed the same. The
+//!   response is then dated at the page's last change, not its last
+//!   fetch.
+//!
 //! The header block is what the server sent except where the stored
 //! payload differs from the bytes on the wire: `Transfer-Encoding` is left
 //! out (payloads are stored de-chunked) and `Content-Length` is the
@@ -23,6 +30,7 @@
 
 use super::ExportError;
 use super::digest;
+use super::revisit;
 use crate::store::{PageRecord, Store};
 use std::io::Write;
 use trawl_common::protocol::ResponseHead;
@@ -39,14 +47,14 @@ pub struct WarcStats {
 }
 
 /// One WARC record: its named fields (in order) and its block.
-struct Record<'a> {
-    fields: Vec<(&'static str, String)>,
-    block: &'a [u8],
+pub(super) struct Record<'a> {
+    pub(super) fields: Vec<(&'static str, String)>,
+    pub(super) block: &'a [u8],
 }
 
 impl Record<'_> {
     /// Writes the record as its own gzip member.
-    fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+    pub(super) fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(b"WARC/1.1\r\n")?;
         for (name, value) in &self.fields {
@@ -61,7 +69,7 @@ impl Record<'_> {
 
 /// A name-based (version 5 layout) UUID from `parts`: the same page and
 /// record type always get the same id.
-fn record_id(parts: &[&str]) -> String {
+pub(super) fn record_id(parts: &[&str]) -> String {
     let mut sum = digest::sha1(parts.join("\n").as_bytes());
     sum[6] = (sum[6] & 0x0f) | 0x50;
     sum[8] = (sum[8] & 0x3f) | 0x80;
@@ -70,7 +78,7 @@ fn record_id(parts: &[&str]) -> String {
 }
 
 /// WARC-Date: UTC, second precision (readable by WARC 1.0 tools too).
-fn warc_date(ms: u64) -> String {
+pub(super) fn warc_date(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%SZ")
@@ -139,13 +147,14 @@ fn request_block(url: &str, head: &ResponseHead) -> Vec<u8> {
 fn write_exchange(
     out: &mut dyn Write,
     r: &PageRecord,
+    at_ms: u64,
     head: &ResponseHead,
     body: &[u8],
 ) -> std::io::Result<()> {
-    let stamp = r.fetched_at_ms.to_string();
+    let stamp = at_ms.to_string();
     let request_id = record_id(&["request", &r.url, &stamp]);
     let response_id = record_id(&["response", &r.url, &stamp]);
-    let date = warc_date(r.fetched_at_ms);
+    let date = warc_date(at_ms);
     let request = request_block(&r.url, head);
     let mut fields = vec![
         ("WARC-Type", "request".to_owned()),
@@ -177,13 +186,18 @@ fn write_exchange(
 }
 
 /// Writes a body kept without its response head as a `resource` record.
-fn write_resource(out: &mut dyn Write, r: &PageRecord, body: &[u8]) -> std::io::Result<()> {
-    let stamp = r.fetched_at_ms.to_string();
+fn write_resource(
+    out: &mut dyn Write,
+    r: &PageRecord,
+    at_ms: u64,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let stamp = at_ms.to_string();
     let digest = digest::sha1_base32(body);
     let fields = vec![
         ("WARC-Type", "resource".to_owned()),
         ("WARC-Record-ID", record_id(&["resource", &r.url, &stamp])),
-        ("WARC-Date", warc_date(r.fetched_at_ms)),
+        ("WARC-Date", warc_date(at_ms)),
         ("WARC-Target-URI", r.url.clone()),
         ("WARC-Block-Digest", digest.clone()),
         ("WARC-Payload-Digest", digest),
@@ -201,11 +215,11 @@ pub fn write(store: &Store, now_ms: u64, out: &mut dyn Write) -> Result<WarcStat
     let pages = store.pages_with_prefix("").map(|record| {
         let record = record?;
         let body = store.body(&record.url)?;
-        let head = match body {
-            Some(_) => store.response_head(&record.url)?,
-            None => None,
+        let (head, history) = match body {
+            Some(_) => (store.response_head(&record.url)?, store.history(&record.url)?),
+            None => (None, Vec::new()),
         };
-        Ok(Kept { record, body, head })
+        Ok(Kept { record, body, head, history })
     });
     write_over(pages, now_ms, out)
 }
@@ -219,6 +233,9 @@ pub struct Kept {
     pub body: Option<Vec<u8>>,
     /// Its response head, kept with the body.
     pub head: Option<ResponseHead>,
+    /// Its fetch history (revisits become `revisit` records); empty where
+    /// none is kept (cluster mode).
+    pub history: Vec<crate::store::HistoryEntry>,
 }
 
 /// [`write`] over any source of pages (a store, or cluster mode's
@@ -242,20 +259,31 @@ pub fn write_over(
     .write(out)?;
     let mut stats = WarcStats::default();
     for page in pages {
-        let Kept { record: r, body, head } = page?;
+        let Kept { record: r, body, head, history } = page?;
         let Some(body) = body else {
             stats.without_body += 1;
             continue;
         };
-        match head {
+        let at_ms = revisit::response_at(&r, &history);
+        let kind = match &head {
             Some(head) => {
-                write_exchange(out, &r, &head, &body)?;
+                write_exchange(out, &r, at_ms, head, &body)?;
                 stats.responses += 1;
+                "response"
             }
             None => {
-                write_resource(out, &r, &body)?;
+                write_resource(out, &r, at_ms, &body)?;
                 stats.resources += 1;
+                "resource"
             }
+        };
+        let refers = revisit::Refers {
+            id: record_id(&[kind, &r.url, &at_ms.to_string()]),
+            at_ms,
+            payload_digest: digest::sha1_base32(&body),
+        };
+        for (entry, profile) in revisit::revisits(&history, at_ms) {
+            revisit::write(out, &r, entry.fetched_at_ms, profile, head.as_ref(), &refers)?;
         }
     }
     out.flush()?;

@@ -26,6 +26,8 @@ pub(crate) struct Query {
     pub(crate) limit: usize,
     pub(crate) count_by: Option<String>,
     pub(crate) format: Format,
+    /// `--history URL`: print that page's fetches instead of pages.
+    pub(crate) history: Option<String>,
 }
 
 pub(crate) fn bad(param: &str, message: impl Into<String>) -> QueryError {
@@ -86,6 +88,22 @@ impl QueryOptions {
             self.since.as_deref().map(|s| filter::time_ms("since", s)).transpose()?;
         filters.until_ms =
             self.until.as_deref().map(|s| filter::time_ms("until", s)).transpose()?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        filters.changed_since_ms = self
+            .changed_since
+            .as_deref()
+            .map(|s| filter::time_or_ago_ms("changed_since", s, now_ms))
+            .transpose()?;
+        filters.gone = self.gone;
+        if let Some(url) = &self.history {
+            let ok = url::Url::parse(url.trim())
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+            if !ok {
+                return Err(bad("history", format!("expected an http(s) URL, got {url:?}")));
+            }
+        }
         let wheres = self.wheres.iter().map(|w| Predicate::parse(w)).collect::<Result<_, _>>()?;
         let fields = match &self.fields {
             None => None,
@@ -133,6 +151,7 @@ impl QueryOptions {
             limit: self.limit.unwrap_or(usize::MAX),
             count_by: self.count_by.clone(),
             format: self.format,
+            history: self.history.as_ref().map(|u| u.trim().to_owned()),
         })
     }
 }

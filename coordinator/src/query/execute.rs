@@ -3,8 +3,9 @@
 //! `--sort` keeps only the best `offset + limit` rows (projected); and
 //! `--count-by` keeps one counter per group.
 
-use super::compile::Query;
+use super::compile::{Query, bad};
 use super::filter::text;
+use super::history::HistorySource;
 use super::output::{RowWriter, write_records};
 use super::view::{COLUMNS, PageView, lookup};
 use super::{QueryError, QueryOptions};
@@ -16,7 +17,8 @@ use std::io::Write;
 
 /// Prints what `opts` selects from `store` to `out`; returns how many rows.
 pub fn run(store: &Store, opts: &QueryOptions, out: &mut dyn Write) -> Result<usize, QueryError> {
-    run_over(&|p| Box::new(store.pages_with_prefix(p)), opts, out)
+    let history = |url: &str| store.history(url);
+    run_with_history(&|p| Box::new(store.pages_with_prefix(p)), Some(&history), opts, out)
 }
 
 /// The records whose URL starts with a prefix, in URL order.
@@ -30,7 +32,26 @@ pub fn run_over(
     opts: &QueryOptions,
     out: &mut dyn Write,
 ) -> Result<usize, QueryError> {
+    run_with_history(source, None, opts, out)
+}
+
+/// [`run_over`] with the pages' fetch histories, which `--history` and
+/// `--gone` need (without them those two are errors naming the flag).
+pub fn run_with_history(
+    source: &PageSource<'_>,
+    history: Option<&HistorySource<'_>>,
+    opts: &QueryOptions,
+    out: &mut dyn Write,
+) -> Result<usize, QueryError> {
     let q = opts.compile()?;
+    if let Some(url) = &q.history {
+        return super::history::write(&q, url, history, out);
+    }
+    let gone_history = match (q.filters.gone, history) {
+        (false, _) => None,
+        (true, Some(h)) => Some(h),
+        (true, None) => return Err(bad("gone", "needs a store's fetch history (not here)")),
+    };
     // `--count-by` on a column the record holds as is (outcome, status,
     // depth, host...) reads it from the record: building the JSON view of
     // every page (its fields included) was most of a count's time.
@@ -44,6 +65,13 @@ pub fn run_over(
         };
         if !q.filters.matches(&r) {
             return None;
+        }
+        if let Some(h) = gone_history {
+            match super::history::is_gone(&r.url, h) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
         }
         let view = if needs_view { PageView::value(&r) } else { Value::Null };
         q.wheres.iter().all(|w| w.matches(&view)).then_some(Ok((r, view)))

@@ -174,6 +174,10 @@ pub(crate) struct Filters {
     pub(crate) outcome: Option<String>,
     pub(crate) since_ms: Option<u64>,
     pub(crate) until_ms: Option<u64>,
+    pub(crate) changed_since_ms: Option<u64>,
+    /// `--gone`: only 404/410 pages here; whether they were there before
+    /// is the history's to say (see `execute`).
+    pub(crate) gone: bool,
 }
 
 impl Filters {
@@ -192,6 +196,8 @@ impl Filters {
             && self.outcome.as_deref().is_none_or(|o| r.outcome.kind() == o)
             && self.since_ms.is_none_or(|t| r.fetched_at_ms >= t)
             && self.until_ms.is_none_or(|t| r.fetched_at_ms < t)
+            && self.changed_since_ms.is_none_or(|t| r.changed_at_ms.is_some_and(|c| c >= t))
+            && (!self.gone || matches!(r.status, Some(404 | 410)))
     }
 }
 
@@ -232,10 +238,38 @@ pub(crate) fn time_ms(param: &str, s: &str) -> Result<u64, QueryError> {
         .map_err(|_| bad(param, "before 1970"))
 }
 
+/// Parses a time as [`time_ms`] does, or a duration (`1h`, `90m`,
+/// `2days`) meaning that long before `now_ms`.
+pub(crate) fn time_or_ago_ms(param: &str, s: &str, now_ms: u64) -> Result<u64, QueryError> {
+    if let Ok(ago) = humantime::parse_duration(s.trim()) {
+        let ago = u64::try_from(ago.as_millis()).unwrap_or(u64::MAX);
+        return Ok(now_ms.saturating_sub(ago));
+    }
+    time_ms(param, s).map_err(|_| {
+        bad(
+            param,
+            format!(
+                "expected a time like 2026-11-24T18:00:00Z or a duration ago like 1h, got {s:?}"
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn changed_since_takes_a_time_or_a_duration_ago() {
+        let now = time_ms("x", "2026-11-24T18:00:00Z").unwrap();
+        assert_eq!(time_or_ago_ms("changed_since", "1h", now).unwrap(), now - 3_600_000);
+        assert_eq!(time_or_ago_ms("changed_since", "90m", now).unwrap(), now - 5_400_000);
+        let t = time_or_ago_ms("changed_since", "2026-11-24T17:00:00+01:00", now).unwrap();
+        assert_eq!(t, now - 7_200_000);
+        let e = time_or_ago_ms("changed_since", "soon", now).unwrap_err().to_string();
+        assert!(e.contains("changed_since") && e.contains("\"soon\""), "{e}");
+    }
 
     #[test]
     fn predicates() {

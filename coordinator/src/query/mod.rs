@@ -15,22 +15,27 @@
 //! - [`view`]: the output schema ([`PageView`], [`COLUMNS`]).
 //! - `execute`: scan, filter, project / top-k / count.
 //! - `output`, `table`: the jsonl, csv and table writers.
+//! - `history`: `--history URL` (a page's fetches) and the `--gone` test.
 
 mod compile;
 mod execute;
 mod filter;
+mod history;
 pub mod options;
 mod output;
 mod table;
 pub mod view;
 
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use compile::DERIVED_KEYS;
-pub use execute::{PageSource, run, run_over};
+pub use execute::{PageSource, run, run_over, run_with_history};
+pub use history::{HISTORY_COLUMNS, HistorySource, history_cells};
 pub use options::{Format, ParamSpec, QueryOptions};
 pub use view::{COLUMNS, PageView, field_json, fields_json};
 

@@ -95,6 +95,23 @@ pub struct QueryOptions {
     #[arg(long, value_name = "TIME", value_parser = NonEmptyStringValueParser::new())]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// Only pages whose content last changed at or after this time: RFC
+    /// 3339, YYYY-MM-DD, or a duration ago (`90m`, `1h`, `2days`).
+    #[arg(long, value_name = "TIME|AGO", value_parser = NonEmptyStringValueParser::new())]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_since: Option<String>,
+    /// Only pages gone on a revisit: their last fetch was a 404 or 410
+    /// after an earlier fetch found them.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = false,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
+    /// Print this page's fetch history instead of pages: one row per
+    /// fetch (fetched_at, status, change, content_hash, changed_fields),
+    /// oldest first; only --format, --limit and --offset apply.
+    #[arg(long, value_name = "URL", value_parser = NonEmptyStringValueParser::new())]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<String>,
     /// Predicate on an output field (repeatable): 'title~rust', 'bytes>10000',
     /// 'status!=200', 'fields.posts exists'. Operators: = != > >= < <= ~ !~
     /// (regex, case-insensitive), or `exists` / `missing`.
