@@ -81,7 +81,10 @@ pub(crate) enum ToCommitter {
     Robots(RobotsRow),
     /// URLs found without a page (sitemaps): own ones with their epoch
     /// (as [`Item::urls`]), the others announced.
-    Urls { urls: Vec<(NewUrl, Epoch)>, announce: Vec<NewUrl> },
+    Urls {
+        urls: Vec<(NewUrl, Epoch)>,
+        announce: Vec<NewUrl>,
+    },
     /// Answered once everything sent before it is committed or dropped.
     Flush(oneshot::Sender<()>),
 }

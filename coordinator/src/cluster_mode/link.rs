@@ -41,9 +41,9 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 use trawl_cluster::{Epoch, NewUrl, PartitionId};
 
-/// A segment id no persisted segment has: URLs from the cluster are
-/// queued in PostgreSQL, not in the local store's queue.
-const CLUSTER_SEG: u64 = u64::MAX;
+/// URLs from the cluster are queued in PostgreSQL, not in the local
+/// store's queue: the frontier keeps them in memory (never spilled).
+const CLUSTER_SEG: u64 = crate::frontier::UNPERSISTED;
 
 /// What the scheduler holds in cluster mode.
 pub(crate) struct ClusterLink {

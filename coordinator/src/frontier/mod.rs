@@ -73,6 +73,11 @@ pub struct Feedback {
 
 pub use trawl_common::url::{authority, origin};
 
+/// The segment id of an entry no local segment holds (a cluster
+/// partition's URL, queued in PostgreSQL): never spilled, since it could
+/// not be read back.
+pub const UNPERSISTED: u64 = u64::MAX;
+
 /// Seen-set, per-host queues and politeness state; `S` reads spilled URLs
 /// back from disk.
 #[derive(Debug)]
@@ -209,8 +214,12 @@ impl<S: SegmentSource> Frontier<S> {
         let host = &mut self.hosts[id.index()];
         // A re-queued URL was in memory a moment ago; a new one spills when
         // memory is full, or when its host already spills (to keep the
-        // host's order).
-        if !front && (!host.spilled.is_empty() || self.in_memory >= self.budget) {
+        // host's order). One with no persisted segment (queued elsewhere:
+        // a cluster partition's queue in PostgreSQL) could not be read
+        // back, so it stays in memory, ahead of its host's spilled URLs.
+        let spill =
+            q.seg != UNPERSISTED && (!host.spilled.is_empty() || self.in_memory >= self.budget);
+        if !front && spill {
             host.spilled.push(&q);
             self.peak_on_disk = self.peak_on_disk.max(self.on_disk() + 1);
         } else {

@@ -346,3 +346,22 @@ fn a_missing_segment_is_an_error_not_a_loss() {
     assert_eq!(f.on_disk(), 1);
     assert_eq!(f.pop(Instant::now(), true), Err("missing".to_owned()));
 }
+
+/// URLs queued elsewhere (a cluster partition's, in PostgreSQL) have no
+/// local segment to be read back from: past the budget they stay in
+/// memory instead of spilling into a loss.
+#[test]
+fn unpersisted_urls_never_spill() {
+    let mut disk = Disk::default();
+    let mut f = Frontier::with_disk(politeness(), 1, &mut disk);
+    for p in ["a", "b", "c"] {
+        assert!(f.push(&format!("http://127.0.0.1/{p}"), 1, UNPERSISTED));
+    }
+    assert_eq!((f.len(), f.on_disk()), (3, 0));
+    let got: Vec<String> = std::iter::from_fn(|| f.pop(Instant::now(), true).unwrap())
+        .map(|p| match p {
+            Popped::Fetch(q) | Popped::Unfetched(q, _) => q.url,
+        })
+        .collect();
+    assert_eq!(got.len(), 3);
+}
