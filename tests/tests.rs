@@ -47,3 +47,6 @@ mod ux;
 mod guards;
 // Cluster mode: trawl crawl --cluster processes on a real PostgreSQL.
 mod cluster;
+// Cluster faults: politeness across a handover, PostgreSQL restarted, a
+// machine cut off from the database (network namespace).
+mod cluster_faults;

@@ -15,6 +15,11 @@ const POOL_SIZE: usize = 4;
 /// restarting fails calls after this rather than hanging them).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the server keeps a session idle inside a transaction (see
+/// [`Cluster::connect`]): a cut-off machine's partitions can be taken over
+/// this long after the cut at the earliest (or its lease, if longer).
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
+
 /// A machine's stable name in the cluster (e.g. `hostname:pid` or a name
 /// given by the operator). It owns leases, so two processes must never
 /// share one.
@@ -73,6 +78,18 @@ impl Cluster {
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|e: tokio_postgres::Error| ClusterError::Config(e.to_string()))?;
         config.connect_timeout(CONNECT_TIMEOUT);
+        // A machine cut off mid-transaction leaves its backend "idle in
+        // transaction", holding the partition locks of its commit (FOR
+        // SHARE) or take (FOR UPDATE) until the server notices the dead
+        // connection (TCP keepalive: hours); takes skip locked partitions,
+        // so nobody could take its partitions over. The server ends such a
+        // session after this (our transactions are never idle that long).
+        let options = config.get_options().unwrap_or_default();
+        let options = format!(
+            "{options} -c idle_in_transaction_session_timeout={}",
+            IDLE_IN_TRANSACTION.as_millis()
+        );
+        config.options(options.trim_start());
         if config.get_application_name().is_none() {
             config.application_name("trawl");
         }

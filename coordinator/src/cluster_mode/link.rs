@@ -5,9 +5,10 @@ use super::committer::{Item, ToCommitter};
 use super::{ClusterEvent, Shared, partition_of};
 use crate::frontier::{Frontier, Queued, SegmentSource};
 use crate::store::{PageRecord, Segment};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 use trawl_cluster::{NewUrl, PartitionId};
 
@@ -19,6 +20,12 @@ const CLUSTER_SEG: u64 = u64::MAX;
 pub(crate) struct ClusterLink {
     /// Partitions whose URLs may be handed out.
     owned: HashSet<PartitionId>,
+    /// When each owned partition was gained. Its hosts' last request by
+    /// the previous owner is unknown here but started before this (the
+    /// previous owner released the partition, or stopped handing it out
+    /// before its lease expired): their first request here waits the
+    /// host's delay from it, so `--delay` holds across a handover.
+    gained_at: HashMap<PartitionId, Instant>,
     /// URLs seen here but dropped (their partition was lost, or their
     /// record fenced): a takeover may queue them here again.
     dropped: HashSet<String>,
@@ -34,6 +41,7 @@ impl ClusterLink {
     pub(super) fn new(to_committer: UnboundedSender<ToCommitter>, shared: Arc<Shared>) -> Self {
         Self {
             owned: HashSet::new(),
+            gained_at: HashMap::new(),
             dropped: HashSet::new(),
             foreign: Vec::new(),
             sent_foreign: HashSet::new(),
@@ -49,10 +57,17 @@ impl ClusterLink {
         frontier: &mut Frontier<S>,
     ) {
         match ev {
-            ClusterEvent::Gained(p) => self.owned.extend(p),
+            ClusterEvent::Gained(p) => {
+                let now = Instant::now();
+                for id in p {
+                    self.owned.insert(id);
+                    self.gained_at.insert(id, now);
+                }
+            }
             ClusterEvent::Lost(p) => {
                 for id in p {
                     self.owned.remove(&id);
+                    self.gained_at.remove(&id);
                 }
             }
             ClusterEvent::Fenced(urls) => self.dropped.extend(urls),
@@ -66,11 +81,14 @@ impl ClusterLink {
                     } else if self.dropped.remove(&u.url) {
                         let seq = frontier.next_seq();
                         frontier.restore(Queued {
-                            url: u.url,
+                            url: u.url.clone(),
                             depth: u.depth,
                             seq,
                             seg: CLUSTER_SEG,
                         });
+                    }
+                    if let Some(&at) = self.gained_at.get(&u.partition) {
+                        frontier.delay_host_from(&u.url, at);
                     }
                 }
             }
@@ -88,10 +106,30 @@ impl ClusterLink {
     }
 
     /// Removes the links of other partitions from `links` (they become URL
-    /// rows for their owners, committed with this page).
-    pub(crate) fn split_links(&mut self, links: &mut Vec<String>, depth: u32) {
+    /// rows for their owners, committed with this page). An own link this
+    /// machine dropped before (its partition was lost then, or self-fenced)
+    /// is queued here again and committed as a URL row with this page: it
+    /// is in the seen-set, so the frontier would skip it, and it may have
+    /// no URL row at all (found on a page whose record was fenced).
+    pub(crate) fn split_links<S: SegmentSource>(
+        &mut self,
+        links: &mut Vec<String>,
+        depth: u32,
+        frontier: &mut Frontier<S>,
+    ) {
         links.retain(|l| match partition_of(l) {
-            Some(p) if self.owned.contains(&p) => true,
+            Some(partition) if self.owned.contains(&partition) => {
+                if self.dropped.remove(l) {
+                    let seq = frontier.next_seq();
+                    frontier.restore(Queued { url: l.clone(), depth, seq, seg: CLUSTER_SEG });
+                    if let Some(&at) = self.gained_at.get(&partition) {
+                        frontier.delay_host_from(l, at);
+                    }
+                    self.foreign.push(NewUrl { url: l.clone(), partition, depth });
+                    return false;
+                }
+                true
+            }
             Some(partition) => {
                 if self.sent_foreign.insert(l.clone()) {
                     self.foreign.push(NewUrl { url: l.clone(), partition, depth });

@@ -10,6 +10,10 @@
 //! - [`leases`]: the lease task: renew, take a fair share, release the
 //!   excess after a drain period, load gained partitions' queues
 //!   (takeover, breadth-first), drain the inbox, poll cluster counts;
+//! - [`fence`]: self-fencing: a partition whose lease was not renewed
+//!   in time (its local deadline, one renewal period before the lease's
+//!   end) stops being handed out and committed, whatever the lease task
+//!   is waiting on;
 //! - [`committer`]: the committer task: page records and the URLs they
 //!   led to, batched, committed fenced; a fenced batch drops the lost
 //!   partitions' records and tells the scheduler;
@@ -20,6 +24,7 @@
 //! - [`rows`]: the one mapping between page records and page rows.
 
 mod committer;
+mod fence;
 mod leases;
 mod link;
 mod node;
@@ -69,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) polled_at: AtomicU64,
     /// A poll has answered.
     pub(crate) polled: AtomicBool,
+    /// The local deadline of each partition handed out ([`fence`]).
+    pub(crate) fence: Mutex<fence::Deadlines>,
 }
 
 impl Shared {
