@@ -85,9 +85,10 @@ impl Cluster {
         // so nobody could take its partitions over. The server ends such a
         // session after this (our transactions are never idle that long).
         let options = config.get_options().unwrap_or_default();
+        // A backend stuck sending to it gives up as soon (tcp_user_timeout).
+        let ms = IDLE_IN_TRANSACTION.as_millis();
         let options = format!(
-            "{options} -c idle_in_transaction_session_timeout={}",
-            IDLE_IN_TRANSACTION.as_millis()
+            "{options} -c idle_in_transaction_session_timeout={ms} -c tcp_user_timeout={ms}"
         );
         config.options(options.trim_start());
         if config.get_application_name().is_none() {

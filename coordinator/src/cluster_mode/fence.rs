@@ -51,6 +51,11 @@ impl Deadlines {
         self.until.contains_key(&p)
     }
 
+    /// Is `p` watched with its deadline still ahead at `now`?
+    pub(crate) fn live_at(&self, p: PartitionId, now: Instant) -> bool {
+        self.until.get(&p).is_some_and(|d| *d > now)
+    }
+
     /// `p` was released or lost: no deadline to watch.
     pub(crate) fn remove(&mut self, p: PartitionId) {
         self.until.remove(&p);
@@ -95,11 +100,14 @@ pub(crate) async fn run(
     }
 }
 
-/// One look at the deadlines: what passed is fenced (under the deadlines'
+/// One look at the deadlines: what passed is fenced (under the order
 /// lock, so a renewal taking a partition back cannot interleave).
 fn fence_expired(shared: &Shared, events: &SyncSender<Event>, now: Instant) {
-    let Ok(mut deadlines) = shared.fence.lock() else { return };
-    let expired = deadlines.take_expired(now);
+    let Ok(_order) = shared.fence_order.lock() else { return };
+    let expired = match shared.fence.lock() {
+        Ok(mut d) => d.take_expired(now),
+        Err(_) => return,
+    };
     if expired.is_empty() {
         return;
     }
@@ -143,6 +151,9 @@ mod tests {
         assert_eq!(d.next(), Some(t0 + ms(1_334)));
         assert!(d.take_expired(t0 + ms(1_333)).is_empty(), "still live just before");
         assert!(d.live(l.partition));
+        assert!(d.live_at(l.partition, t0 + ms(1_333)));
+        // Past the deadline it is not live, even before the fence task ran.
+        assert!(!d.live_at(l.partition, t0 + ms(1_334)));
         assert_eq!(d.take_expired(t0 + ms(1_334)), [l.partition], "fenced at the deadline");
         assert!(!d.live(l.partition));
         assert!(d.take_expired(t0 + ms(10_000)).is_empty(), "fenced once");

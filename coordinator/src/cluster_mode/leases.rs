@@ -142,11 +142,13 @@ impl LeaseTask {
             return;
         }
         let ids: Vec<PartitionId> = leases.iter().map(|(l, _)| l.partition).collect();
-        // Under the deadlines' lock: the fence task cannot fence one of
-        // them between the two steps.
-        if let Ok(mut d) = self.shared.fence.lock() {
-            for (l, sent) in leases {
-                d.renewed(l, sent.into_std(), self.period);
+        // Under the order lock: the fence task cannot fence one of them
+        // between the steps.
+        if let Ok(_order) = self.shared.fence_order.lock() {
+            if let Ok(mut d) = self.shared.fence.lock() {
+                for (l, sent) in leases {
+                    d.renewed(l, sent.into_std(), self.period);
+                }
             }
             self.shared.set_held(|h| {
                 for (l, _) in leases {

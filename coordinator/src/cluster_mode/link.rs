@@ -70,7 +70,13 @@ impl ClusterLink {
                     self.gained_at.remove(&id);
                 }
             }
-            ClusterEvent::Fenced(urls) => self.dropped.extend(urls),
+            ClusterEvent::Fenced(urls) => {
+                self.dropped.extend(urls);
+                // The refused records' foreign links were not committed
+                // either: send them again when found again (the database
+                // dedups what was).
+                self.sent_foreign.clear();
+            }
             ClusterEvent::Urls(urls) => {
                 for u in urls {
                     if !self.owned.contains(&u.partition) {
@@ -97,8 +103,13 @@ impl ClusterLink {
 
     /// May `q` be handed out? If not (its partition is not held), it is
     /// dropped here and remembered for a later takeover.
+    /// Past its local deadline it is not handed out either, even if the
+    /// fence task's word has not arrived yet (a starved runtime, a long
+    /// event queue).
     pub(crate) fn keep(&mut self, q: &Queued) -> bool {
-        if partition_of(&q.url).is_some_and(|p| self.owned.contains(&p)) {
+        let now = Instant::now();
+        if partition_of(&q.url).is_some_and(|p| self.owned.contains(&p) && self.shared.live(p, now))
+        {
             return true;
         }
         self.dropped.insert(q.url.clone());

@@ -74,8 +74,15 @@ pub(crate) struct Shared {
     pub(crate) polled_at: AtomicU64,
     /// A poll has answered.
     pub(crate) polled: AtomicBool,
-    /// The local deadline of each partition handed out ([`fence`]).
+    /// The local deadline of each partition handed out ([`fence`]); the
+    /// scheduler reads it on every pop, so it is only ever held briefly.
     pub(crate) fence: Mutex<fence::Deadlines>,
+    /// Held by the fence task and the lease task while they change the
+    /// deadlines and tell the scheduler, so a fence (`Lost`) and a take
+    /// back (`Gained`) of one partition reach it in the order they
+    /// happened. Never taken by the scheduler: a send to its full queue
+    /// under this lock cannot deadlock.
+    pub(crate) fence_order: Mutex<()>,
 }
 
 impl Shared {
@@ -88,6 +95,12 @@ impl Shared {
         if let Ok(mut h) = self.held.lock() {
             f(&mut h);
         }
+    }
+
+    /// May work for `p` be handed out at `now` (held, before its local
+    /// deadline)?
+    pub(crate) fn live(&self, p: PartitionId, now: std::time::Instant) -> bool {
+        self.fence.lock().is_ok_and(|d| d.live_at(p, now))
     }
 
     /// Nothing queued anywhere in the cluster, as of a poll made after
