@@ -36,9 +36,19 @@ const RETRIES: usize = 3;
 pub struct Batch {
     /// Page records.
     pub pages: Vec<PageRow>,
-    /// New URLs found on them (already deduplicated in memory where the
-    /// machine could; the database dedups the rest).
+    /// New URLs found on them that this machine queued in its own
+    /// frontier at the epoch it holds their partition at (already
+    /// deduplicated in memory where the machine could; the database dedups
+    /// the rest). One whose partition it no longer holds at that epoch is
+    /// announced to the owner instead.
     pub urls: Vec<NewUrl>,
+    /// New URLs found on them that this machine did *not* queue itself
+    /// (another partition's, when it split them off): each new one gets an
+    /// inbox row for its partition's owner, whichever machine that is now,
+    /// this one included. A machine that took the partition after the URL
+    /// was split off may have loaded the partition's queue before this
+    /// commit; the inbox is how such a URL still reaches it.
+    pub announce: Vec<NewUrl>,
     /// Crash counts to add.
     pub crashes: Vec<Crash>,
     /// robots.txt fetched for hosts of this machine's partitions.
@@ -155,13 +165,14 @@ impl Cluster {
         if !pages.is_empty() {
             done.pages = insert_pages(&tx, self.machine().as_str(), pages).await?;
         }
-        if !batch.urls.is_empty() {
+        if !batch.urls.is_empty() || !batch.announce.is_empty() {
             let owned: Vec<i32> = url_own
                 .iter()
                 .filter(|p| current.get(&p.as_i32()) == held.get(p))
                 .map(|p| p.as_i32())
                 .collect();
-            (done.new_urls, done.inbox) = insert_urls(&tx, &batch.urls, &owned).await?;
+            (done.new_urls, done.inbox) =
+                insert_urls(&tx, &batch.urls, &batch.announce, &owned).await?;
         }
         if !batch.crashes.is_empty() {
             add_crashes(&tx, &batch.crashes).await?;
@@ -178,7 +189,7 @@ impl Cluster {
     pub async fn add_urls(&self, urls: &[NewUrl]) -> Result<Committed, ClusterError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let (new_urls, inbox) = insert_urls(&tx, urls, &[]).await?;
+        let (new_urls, inbox) = insert_urls(&tx, &[], urls, &[]).await?;
         tx.commit().await?;
         Ok(Committed { pages: 0, new_urls, inbox })
     }
@@ -296,34 +307,46 @@ async fn insert_pages(
     Ok(inserted)
 }
 
-/// Inserts URL rows; those new to the crawl whose partition is not in
-/// `owned` also get an inbox row. Returns (new, inboxed).
+/// Inserts URL rows; those new to the crawl get an inbox row unless they
+/// are in `local` (queued by this machine) with their partition in `owned`
+/// (held at the epoch it queued them at). Every URL of `announce` that is
+/// new gets one. Returns (new, inboxed).
 async fn insert_urls(
     tx: &deadpool_postgres::Transaction<'_>,
-    urls: &[NewUrl],
+    local: &[NewUrl],
+    announce: &[NewUrl],
     owned: &[i32],
 ) -> Result<(u64, u64), ClusterError> {
-    let mut sorted: Vec<&NewUrl> = urls.iter().collect();
-    sorted.sort_by(|a, b| a.url.cmp(&b.url));
-    sorted.dedup_by(|a, b| a.url == b.url);
-    let url: Vec<&str> = sorted.iter().map(|u| u.url.as_str()).collect();
-    let partition: Vec<i32> = sorted.iter().map(|u| u.partition.as_i32()).collect();
-    let depth: Vec<i32> = sorted.iter().map(|u| to_i32(u.depth)).collect();
+    // (url, queued here); a URL in both lists is announced (an extra
+    // inbox row is harmless: its owner's seen-set drops it).
+    let mut sorted: Vec<(&NewUrl, bool)> = announce
+        .iter()
+        .map(|u| (u, false))
+        .chain(local.iter().map(|u| (u, owned.contains(&u.partition.as_i32()))))
+        .collect();
+    sorted.sort_by(|a, b| a.0.url.cmp(&b.0.url).then(a.1.cmp(&b.1)));
+    sorted.dedup_by(|a, b| a.0.url == b.0.url);
+    let url: Vec<&str> = sorted.iter().map(|u| u.0.url.as_str()).collect();
+    let partition: Vec<i32> = sorted.iter().map(|u| u.0.partition.as_i32()).collect();
+    let depth: Vec<i32> = sorted.iter().map(|u| to_i32(u.0.depth)).collect();
+    let here: Vec<bool> = sorted.iter().map(|u| u.1).collect();
     let stmt = tx
         .prepare_cached(
             "WITH ins AS (
                  INSERT INTO trawl.urls (url, partition, depth)
-                 SELECT * FROM unnest($1::text[], $2::int4[], $3::int4[])
+                 SELECT u, p, d FROM unnest($1::text[], $2::int4[], $3::int4[]) AS t(u, p, d)
                  ON CONFLICT (url) DO NOTHING
                  RETURNING url, partition, depth),
              inb AS (
                  INSERT INTO trawl.inbox (partition, url, depth)
-                 SELECT partition, url, depth FROM ins WHERE NOT (partition = ANY($4::int4[]))
+                 SELECT ins.partition, ins.url, ins.depth
+                 FROM ins JOIN unnest($1::text[], $4::bool[]) AS h(u, here) ON h.u = ins.url
+                 WHERE NOT h.here
                  RETURNING 1)
              SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM inb)",
         )
         .await?;
-    let row = tx.query_one(&stmt, &[&url, &partition, &depth, &owned]).await?;
+    let row = tx.query_one(&stmt, &[&url, &partition, &depth, &here]).await?;
     let (new, inbox): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     Ok((u64::try_from(new).unwrap_or(0), u64::try_from(inbox).unwrap_or(0)))
 }

@@ -149,6 +149,7 @@ async fn a_fenced_commit_writes_nothing() {
             count: 1,
         }],
         robots: vec![RobotsRow::new("127.0.0.1:8001", Some(200), "User-agent: *\n".into(), 5)],
+        announce: vec![NewUrl::new(&url("http://127.0.0.3:8003/announced"), 2)],
     };
     match a.commit(&a_held, &late).await {
         Err(ClusterError::Fenced { partitions }) => {
@@ -171,7 +172,7 @@ async fn a_fenced_commit_writes_nothing() {
 
     // The new owner commits the same batch.
     let done = b.commit(&b_held, &late).await.unwrap();
-    assert_eq!((done.pages, done.new_urls), (1, 2));
+    assert_eq!((done.pages, done.new_urls), (1, 3), "with the announced URL");
     let (stored, machine) = b.page("http://127.0.0.1:8001/a").await.unwrap().unwrap();
     assert_eq!((stored.title.as_deref(), machine.as_str()), (Some("late"), "b"));
 }
@@ -397,5 +398,32 @@ async fn a_database_with_a_newer_schema_is_refused() {
         Cluster::join("postgres://nobody@127.0.0.1:notaport/x", MachineId::new("d").unwrap(), "d")
             .await
             .is_err_and(|e| matches!(e, ClusterError::Config(_)))
+    );
+}
+
+/// The takeover bug: a URL split off while its partition was another
+/// machine's, committed after this machine took that partition over (and
+/// loaded its queue), must still reach this machine. Announced URLs get an
+/// inbox row whoever owns their partition, the committer included; URLs
+/// it queued itself at the epoch it holds do not.
+#[tokio::test]
+async fn an_announced_url_reaches_its_owner_even_when_that_is_the_committer() {
+    let pg = TestPostgres::start().unwrap();
+    let a = join(&pg, "a").await;
+    let a_held = held(&a.acquire(ALL, LONG).await.unwrap());
+    let p = PartitionId::of_host("127.0.0.1:8006");
+    assert!(a_held.contains_key(&p));
+    // The takeover load ran before the commit: nothing queued yet.
+    let mut loaded = Vec::new();
+    a.load_queued(&[p], |u| loaded.push(u)).await.unwrap();
+    assert!(loaded.is_empty());
+    let announced = NewUrl::new(&url("http://127.0.0.1:8006/split-off"), 2);
+    let queued = NewUrl::new(&url("http://127.0.0.1:8006/queued-here"), 2);
+    let batch = Batch { urls: vec![queued], announce: vec![announced], ..Batch::default() };
+    let done = a.commit(&a_held, &batch).await.unwrap();
+    assert_eq!((done.new_urls, done.inbox), (2, 1));
+    assert_eq!(
+        queued_urls(&a.drain_inbox(&[p]).await.unwrap()),
+        ["http://127.0.0.1:8006/split-off"]
     );
 }

@@ -167,11 +167,20 @@ impl Running {
                 let line = self.line.clone();
                 return Output { line, status, stdout, stderr, elapsed: start.elapsed() };
             }
-            assert!(
-                start.elapsed() < limit,
-                "`{}` did not finish within {limit:?} (it will be killed)",
-                self.line
-            );
+            if start.elapsed() >= limit {
+                let kids = children_of(self.pid());
+                let _ = self.child.kill();
+                for k in kids {
+                    kill9(k);
+                }
+                let _ = self.child.wait();
+                let (_, stderr) = self.collect();
+                panic!(
+                    "`{}` did not finish within {limit:?}; killed it\n--- stderr (tail)\n{}",
+                    self.line,
+                    tail(&stderr, 4000)
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -3,13 +3,13 @@
 //! at once), takes partitions up to its fair share (and loads their
 //! queues, breadth-first), or gives back its excess: the scheduler stops
 //! handing them out first, and they are released one period later, once
-//! their in-flight work had time to commit. Leases not renewed in time are
-//! fenced by the fence task ([`super::fence`]); a later renewal that finds
-//! them still this machine's at the same epoch takes them back (their
-//! queues loaded again). Database calls that may be abandoned answer
-//! within a period, so a cut network cannot hang the task. Every poll it
-//! drains the inbox and reads the cluster's counts. It ends on `stop`,
-//! releasing everything.
+//! their in-flight work had time to commit. If renewing fails past the
+//! local deadline (counted from when the renewal was sent, less one
+//! period), every partition counts as lost. The local deadline is also
+//! shared with the scheduler, which hands nothing out past it even if
+//! this task is stuck (a round that hangs is cut off after one lease) or
+//! the process was paused. Every poll it drains the inbox and reads the
+//! cluster's counts. It ends on `stop`, releasing everything.
 
 use super::{ClusterEvent, Shared};
 use crate::scheduler::Event;
@@ -20,7 +20,7 @@ use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use trawl_cluster::{Cluster, ClusterError, Epoch, PartitionId, QueuedUrl, fair_share};
+use trawl_cluster::{Cluster, ClusterError, Epoch, Lease, PartitionId, QueuedUrl, fair_share};
 
 /// How often the inbox is drained and the cluster's counts are read.
 const POLL: Duration = Duration::from_millis(300);
@@ -28,15 +28,6 @@ const POLL: Duration = Duration::from_millis(300);
 const FIRST_TAKE: Duration = Duration::from_millis(700);
 /// URLs per event sent to the scheduler.
 const CHUNK: usize = 2_000;
-
-/// Why a lease round stopped early.
-#[derive(Debug, thiserror::Error)]
-enum RoundError {
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    #[error("no answer from the database within {0:?}")]
-    Timeout(Duration),
-}
 
 struct LeaseTask {
     cluster: Cluster,
@@ -48,9 +39,9 @@ struct LeaseTask {
     owned: HashMap<PartitionId, Epoch>,
     /// Given up, released at the next round.
     releasing: Vec<PartitionId>,
-    /// Handed out, their queues not loaded yet (a failed load is tried
-    /// again next round: a held partition whose queue never reached the
-    /// scheduler would stall the crawl).
+    /// Local deadline of the leases.
+    deadline: Option<Instant>,
+    /// Gained, queue not loaded yet.
     unloaded: Vec<PartitionId>,
 }
 
@@ -71,6 +62,7 @@ pub(crate) async fn run(
         period,
         owned: HashMap::new(),
         releasing: Vec::new(),
+        deadline: None,
         unloaded: Vec::new(),
     };
     // Machines started together register before the first take, so the
@@ -91,9 +83,6 @@ pub(crate) async fn run(
         }
     }
     task.send(ClusterEvent::Lost(task.owned.keys().copied().collect()));
-    if let Ok(mut d) = task.shared.fence.lock() {
-        *d = super::fence::Deadlines::default();
-    }
     match task.cluster.release_all().await {
         Ok(n) => tracing::info!(released = n, "cluster: partitions released"),
         Err(e) => tracing::warn!(error = %e, "cluster: release failed; leases expire instead"),
@@ -107,88 +96,31 @@ impl LeaseTask {
     }
 
     async fn round(&mut self) {
-        if let Err(e) = self.try_round().await {
-            // The fence task stops the work of leases not renewed in time;
-            // here the round is just tried again next period.
-            tracing::warn!(error = %e, "cluster: lease round failed");
-        }
-        if !self.unloaded.is_empty() {
-            let ids = std::mem::take(&mut self.unloaded);
-            if let Err(e) = self.load(&ids).await {
-                tracing::warn!(error = %e, "cluster: takeover load failed; retried next round");
-                self.unloaded = ids;
+        let failed = match tokio::time::timeout(self.lease, self.try_round()).await {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cluster: lease round failed");
+                true
             }
-        }
-    }
-
-    /// A database call that answers within a period or counts as failed,
-    /// so a cut network cannot hang the lease task (only for calls that
-    /// are safe to abandon: a renewal, a take whose leases a later renewal
-    /// reports, reads).
-    async fn timed<T>(
-        &self,
-        f: impl std::future::Future<Output = Result<T, ClusterError>>,
-    ) -> Result<T, RoundError> {
-        match tokio::time::timeout(self.period, f).await {
-            Ok(r) => Ok(r?),
-            Err(_) => Err(RoundError::Timeout(self.period)),
-        }
-    }
-
-    /// Partitions now handed out: into the committer's fence and the
-    /// deadlines, the scheduler told, their queues loaded next.
-    fn hand_out(&mut self, leases: &[(trawl_cluster::Lease, Instant)]) {
-        if leases.is_empty() {
-            return;
-        }
-        let ids: Vec<PartitionId> = leases.iter().map(|(l, _)| l.partition).collect();
-        // Under the order lock: the fence task cannot fence one of them
-        // between the steps.
-        if let Ok(_order) = self.shared.fence_order.lock() {
-            if let Ok(mut d) = self.shared.fence.lock() {
-                for (l, sent) in leases {
-                    d.renewed(l, sent.into_std(), self.period);
-                }
+            Err(_) => {
+                tracing::warn!(lease = ?self.lease, "cluster: lease round timed out");
+                true
             }
-            self.shared.set_held(|h| {
-                for (l, _) in leases {
-                    h.insert(l.partition, l.epoch);
-                }
-            });
-            self.send(ClusterEvent::Gained(ids.clone()));
+        };
+        if failed && self.deadline.is_some_and(|d| Instant::now() >= d) && !self.owned.is_empty() {
+            tracing::warn!(partitions = self.owned.len(), "cluster: leases past deadline: stop");
+            let lost: Vec<PartitionId> = self.owned.drain().map(|(p, _)| p).collect();
+            self.shared.set_held(HashMap::clear);
+            self.send(ClusterEvent::Lost(lost));
         }
-        self.unloaded.extend(ids);
+        let deadline = if self.owned.is_empty() { None } else { self.deadline };
+        self.shared.set_deadline(deadline.map(Instant::into_std));
     }
 
-    /// `lost` is no longer this machine's: out of every list, the
-    /// scheduler told.
-    fn drop_partitions(&mut self, lost: Vec<PartitionId>) {
-        if lost.is_empty() {
-            return;
-        }
-        for p in &lost {
-            self.owned.remove(p);
-        }
-        self.unloaded.retain(|p| !lost.contains(p));
-        if let Ok(mut d) = self.shared.fence.lock() {
-            lost.iter().for_each(|p| d.remove(*p));
-        }
-        self.shared.set_held(|h| {
-            lost.iter().for_each(|p| {
-                h.remove(p);
-            })
-        });
-        self.send(ClusterEvent::Lost(lost));
-    }
-
-    async fn try_round(&mut self) -> Result<(), RoundError> {
+    async fn try_round(&mut self) -> Result<(), ClusterError> {
         if !self.releasing.is_empty() {
-            let gone = self.releasing.clone();
-            self.timed(self.cluster.release(&gone)).await?;
-            self.releasing.clear();
-            if let Ok(mut d) = self.shared.fence.lock() {
-                gone.iter().for_each(|p| d.remove(*p));
-            }
+            let gone = std::mem::take(&mut self.releasing);
+            self.cluster.release(&gone).await?;
             self.shared.set_held(|h| {
                 gone.iter().for_each(|p| {
                     h.remove(p);
@@ -196,52 +128,49 @@ impl LeaseTask {
             });
         }
         let sent = Instant::now();
-        let leases = self.timed(self.cluster.renew(self.lease)).await?;
+        let leases = self.cluster.renew(self.lease).await?;
         let now: HashMap<PartitionId, Epoch> =
             leases.iter().map(|l| (l.partition, l.epoch)).collect();
         let lost: Vec<PartitionId> =
             self.owned.iter().filter(|(p, e)| now.get(p) != Some(e)).map(|(p, _)| *p).collect();
         if !lost.is_empty() {
-            tracing::warn!(partitions = lost.len(), "cluster: partitions taken over");
-            self.drop_partitions(lost);
-        }
-        // Renewed: the deadlines move. A partition self-fenced during an
-        // outage but still this machine's at the same epoch (nobody took
-        // it) is taken back; one the database says is ours that this task
-        // does not know (a take abandoned on a timeout) is adopted.
-        let mut back = Vec::new();
-        if let Ok(mut d) = self.shared.fence.lock() {
-            for l in &leases {
-                if self.releasing.contains(&l.partition) {
-                    continue;
-                }
-                if d.live(l.partition) && self.owned.get(&l.partition) == Some(&l.epoch) {
-                    d.renewed(l, sent.into_std(), self.period);
-                } else {
-                    back.push((*l, sent));
-                }
-            }
-        }
-        if !back.is_empty() {
-            tracing::info!(
-                partitions = back.len(),
-                "cluster: leases renewed after a gap: taken back"
+            tracing::warn!(
+                machine = %self.cluster.machine(),
+                partitions = lost.len(),
+                "cluster: partitions taken over by another machine: their work stops here"
             );
-            for (l, _) in &back {
-                self.owned.insert(l.partition, l.epoch);
+            for p in &lost {
+                self.owned.remove(p);
             }
-            self.hand_out(&back);
+            self.shared.set_held(|h| {
+                lost.iter().for_each(|p| {
+                    h.remove(p);
+                })
+            });
+            self.send(ClusterEvent::Lost(lost));
         }
-        let live = self.timed(self.cluster.live_machines(self.lease)).await?.max(1);
+        self.deadline = leases
+            .iter()
+            .map(|l| l.deadline(sent.into_std(), self.period))
+            .min()
+            .map(Instant::from_std);
+        // Held in the database but not known here (a round cut off after
+        // its acquire committed): adopted like a take, queue load included.
+        let unknown: Vec<Lease> = leases
+            .iter()
+            .filter(|l| !self.owned.contains_key(&l.partition))
+            .filter(|l| !self.releasing.contains(&l.partition))
+            .copied()
+            .collect();
+        self.gain(&unknown, sent);
+        self.load_pending().await?;
+        let live = self.cluster.live_machines(self.lease).await?.max(1);
         let share = fair_share(live);
         if self.owned.len() < share {
             let sent = Instant::now();
-            let gained = self.timed(self.cluster.acquire(share, self.lease)).await?;
-            for l in &gained {
-                self.owned.insert(l.partition, l.epoch);
-            }
-            let gained: Vec<_> = gained.into_iter().map(|l| (l, sent)).collect();
-            self.hand_out(&gained);
+            let gained = self.cluster.acquire(share, self.lease).await?;
+            self.gain(&gained, sent);
+            self.load_pending().await?;
         } else if self.owned.len() > share {
             let mut mine: Vec<PartitionId> = self.owned.keys().copied().collect();
             mine.sort();
@@ -255,19 +184,47 @@ impl LeaseTask {
             for p in &excess {
                 self.owned.remove(p);
             }
-            self.unloaded.retain(|p| !excess.contains(p));
-            // Still in the fence (their in-flight records may commit)
-            // until released next round.
             self.send(ClusterEvent::Lost(excess.clone()));
             self.releasing = excess;
         }
         let pps = 0.0;
-        self.timed(self.cluster.heartbeat(0, pps)).await?;
+        self.cluster.heartbeat(0, pps).await?;
+        Ok(())
+    }
+
+    /// Partitions newly held (`sent`: when the request that returned them
+    /// was sent): the fence, the deadline, the scheduler, and their queues
+    /// to load.
+    fn gain(&mut self, gained: &[Lease], sent: Instant) {
+        if gained.is_empty() {
+            return;
+        }
+        for l in gained {
+            self.owned.insert(l.partition, l.epoch);
+            let d = Instant::from_std(l.deadline(sent.into_std(), self.period));
+            self.deadline = Some(self.deadline.map_or(d, |x| x.min(d)));
+            self.unloaded.push(l.partition);
+        }
+        self.shared.set_held(|h| h.extend(gained.iter().map(|l| (l.partition, l.epoch))));
+        self.shared.set_deadline(self.deadline.map(Instant::into_std));
+        self.send(ClusterEvent::Gained(gained.iter().map(|l| (l.partition, l.epoch)).collect()));
+    }
+
+    /// Loads the queues of partitions gained and not loaded yet (a failed
+    /// load is tried again next round: until then their URLs wait in the
+    /// database, none is lost).
+    async fn load_pending(&mut self) -> Result<(), ClusterError> {
+        self.unloaded.retain(|p| self.owned.contains_key(p));
+        if self.unloaded.is_empty() {
+            return Ok(());
+        }
+        let ids = self.unloaded.clone();
+        self.load(&ids).await?;
+        self.unloaded.clear();
         Ok(())
     }
 
     /// Takeover: the queued URLs of `ids`, breadth-first per partition.
-    /// Not abandoned on a timeout: it may take seconds for a large queue.
     async fn load(&self, ids: &[PartitionId]) -> Result<(), ClusterError> {
         let mut chunk: Vec<QueuedUrl> = Vec::with_capacity(CHUNK);
         let mut full: Vec<Vec<QueuedUrl>> = Vec::new();
@@ -310,7 +267,7 @@ impl LeaseTask {
             let pages = self.cluster.page_count().await?;
             Ok::<_, ClusterError>((queued, pages))
         };
-        match self.timed(counts).await {
+        match counts.await {
             Ok((queued, pages)) => {
                 self.shared.queued.store(queued, Ordering::Release);
                 self.shared.pages.fetch_max(pages, Ordering::AcqRel);

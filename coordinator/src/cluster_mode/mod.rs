@@ -10,10 +10,6 @@
 //! - [`leases`]: the lease task: renew, take a fair share, release the
 //!   excess after a drain period, load gained partitions' queues
 //!   (takeover, breadth-first), drain the inbox, poll cluster counts;
-//! - [`fence`]: self-fencing: a partition whose lease was not renewed
-//!   in time (its local deadline, one renewal period before the lease's
-//!   end) stops being handed out and committed, whatever the lease task
-//!   is waiting on;
 //! - [`committer`]: the committer task: page records and the URLs they
 //!   led to, batched, committed fenced; a fenced batch drops the lost
 //!   partitions' records and tells the scheduler;
@@ -24,7 +20,6 @@
 //! - [`rows`]: the one mapping between page records and page rows.
 
 mod committer;
-mod fence;
 mod leases;
 mod link;
 mod node;
@@ -45,15 +40,26 @@ use trawl_cluster::{Epoch, PartitionId, QueuedUrl};
 /// What the cluster tasks tell the scheduler.
 #[derive(Debug)]
 pub(crate) enum ClusterEvent {
-    /// Partitions now held: their URLs may be handed out.
-    Gained(Vec<PartitionId>),
+    /// Partitions now held, at these epochs: their URLs may be handed out.
+    Gained(Vec<(PartitionId, Epoch)>),
     /// Partitions lost or being released: stop handing out their URLs.
     Lost(Vec<PartitionId>),
     /// Queued URLs of held partitions (takeover load, inbox).
     Urls(Vec<QueuedUrl>),
-    /// URLs whose records were refused (fenced): not stored by this
-    /// machine; a later owner fetches them again.
-    Fenced(Vec<String>),
+    /// Records refused (fenced): not stored by this machine; whoever
+    /// holds their partition next fetches them again.
+    Fenced(Vec<FencedUrl>),
+}
+
+/// A URL whose record a commit refused.
+#[derive(Debug)]
+pub(crate) struct FencedUrl {
+    pub(crate) url: String,
+    pub(crate) partition: PartitionId,
+    pub(crate) depth: u32,
+    /// The epoch the refused commit claimed for the partition (`None`: it
+    /// did not hold it at all any more).
+    pub(crate) epoch: Option<Epoch>,
 }
 
 /// State the tasks and the scheduler's link share.
@@ -74,15 +80,10 @@ pub(crate) struct Shared {
     pub(crate) polled_at: AtomicU64,
     /// A poll has answered.
     pub(crate) polled: AtomicBool,
-    /// The local deadline of each partition handed out ([`fence`]); the
-    /// scheduler reads it on every pop, so it is only ever held briefly.
-    pub(crate) fence: Mutex<fence::Deadlines>,
-    /// Held by the fence task and the lease task while they change the
-    /// deadlines and tell the scheduler, so a fence (`Lost`) and a take
-    /// back (`Gained`) of one partition reach it in the order they
-    /// happened. Never taken by the scheduler: a send to its full queue
-    /// under this lock cannot deadlock.
-    pub(crate) fence_order: Mutex<()>,
+    /// The local deadline of the leases held (set by the lease task on
+    /// each renewal): past it, no URL may be handed out, whether or not
+    /// the lease task got to renew (a paused process, a hung connection).
+    pub(crate) deadline: Mutex<Option<std::time::Instant>>,
 }
 
 impl Shared {
@@ -97,10 +98,15 @@ impl Shared {
         }
     }
 
-    /// May work for `p` be handed out at `now` (held, before its local
-    /// deadline)?
-    pub(crate) fn live(&self, p: PartitionId, now: std::time::Instant) -> bool {
-        self.fence.lock().is_ok_and(|d| d.live_at(p, now))
+    /// Are the leases past their local deadline (hand nothing out)?
+    pub(crate) fn expired(&self, now: std::time::Instant) -> bool {
+        self.deadline.lock().ok().and_then(|d| *d).is_some_and(|d| now >= d)
+    }
+
+    fn set_deadline(&self, d: Option<std::time::Instant>) {
+        if let Ok(mut x) = self.deadline.lock() {
+            *x = d;
+        }
     }
 
     /// Nothing queued anywhere in the cluster, as of a poll made after

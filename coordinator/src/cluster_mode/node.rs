@@ -32,7 +32,6 @@ struct Tasks {
     stop: watch::Sender<bool>,
     to_committer: mpsc::UnboundedSender<ToCommitter>,
     lease_task: JoinHandle<()>,
-    fence_task: JoinHandle<()>,
     committer: JoinHandle<()>,
 }
 
@@ -74,10 +73,8 @@ impl ClusterNode {
             self.shared.clone(),
             events.clone(),
             self.config.lease,
-            stop_rx.clone(),
+            stop_rx,
         ));
-        let fence_task =
-            self.rt.spawn(super::fence::run(self.shared.clone(), events.clone(), stop_rx));
         let committer = self.rt.spawn(committer::run(
             self.cluster.clone(),
             self.shared.clone(),
@@ -86,7 +83,7 @@ impl ClusterNode {
             self.max_pages,
         ));
         let link = ClusterLink::new(to_committer.clone(), self.shared.clone());
-        self.tasks = Some(Tasks { stop, to_committer, lease_task, fence_task, committer });
+        self.tasks = Some(Tasks { stop, to_committer, lease_task, committer });
         link
     }
 
@@ -103,7 +100,6 @@ impl ClusterNode {
         drop(tasks.to_committer);
         let _ = tasks.stop.send(true);
         let _ = self.rt.block_on(tasks.lease_task);
-        let _ = self.rt.block_on(tasks.fence_task);
         tasks.committer.abort();
         if let Err(e) = self.rt.block_on(self.cluster.leave()) {
             tracing::warn!(error = %e, "cluster: leave failed");

@@ -62,7 +62,8 @@ impl Scheduler<'_> {
         }
         // Pages round-robin, one lease per worker per round, so work spreads
         // over the pool instead of filling the first worker's buffer.
-        let mut progress = true;
+        // Cluster mode: past the leases' local deadline, no page goes out.
+        let mut progress = !self.cluster.as_ref().is_some_and(|c| c.paused(now));
         while progress && !self.limit_reached() {
             progress = false;
             for plan in &mut plans {

@@ -126,7 +126,7 @@ impl Scheduler<'_> {
         };
         let enqueue = if self.config.max_depth.is_none_or(|m| child_depth <= m) {
             if let Some(c) = &mut self.cluster {
-                c.split_links(&mut r.links, child_depth, &mut self.frontier);
+                c.split_links(&mut r.links, child_depth);
             }
             self.segments.admit(&mut self.frontier, child_depth, r.links.iter().map(String::as_str))
         } else {
