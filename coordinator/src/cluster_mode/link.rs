@@ -126,8 +126,11 @@ impl ClusterLink {
     }
 
     /// Past the leases' local deadline: hand nothing out.
+    /// Holding no partition at all (every lease lost or given up after
+    /// its deadline passed) counts too: then no robots.txt or other
+    /// special fetch may go out for the hosts still in the frontier.
     pub(crate) fn paused(&self, now: Instant) -> bool {
-        self.shared.expired(now)
+        self.shared.expired(now) || self.owned.is_empty()
     }
 
     /// May `q` be handed out? If not (its partition is not held), it is
