@@ -56,3 +56,6 @@ mod cluster_db;
 mod cluster_ops;
 // Issue 16: the changing site refreshed; --changed-since, --history, --gone, /api/history.
 mod history;
+// Cluster faults: politeness across a handover, PostgreSQL restarted, a
+// machine cut off from the database (network namespace).
+mod cluster_faults;

@@ -15,9 +15,10 @@ const POOL_SIZE: usize = 4;
 /// restarting fails calls after this rather than hanging them).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long the server lets one of our sessions sit idle inside a
-/// transaction (ours run their statements back to back) before ending it.
-const IDLE_TX_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the server keeps a session idle inside a transaction (see
+/// [`Cluster::connect`]): a cut-off machine's partitions can be taken over
+/// this long after the cut at the earliest (or its lease, if longer).
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
 
 /// A machine's stable name in the cluster (e.g. `hostname:pid` or a name
 /// given by the operator). It owns leases, so two processes must never
@@ -93,19 +94,23 @@ impl Cluster {
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|e: tokio_postgres::Error| ClusterError::Config(e.to_string()))?;
         config.connect_timeout(CONNECT_TIMEOUT);
+        // A machine cut off mid-transaction leaves its backend "idle in
+        // transaction", holding the partition locks of its commit (FOR
+        // SHARE) or take (FOR UPDATE) until the server notices the dead
+        // connection (TCP keepalive: hours); takes skip locked partitions,
+        // so nobody could take its partitions over; a machine paused
+        // (SIGSTOP, a frozen VM) mid-transaction likewise. The server ends
+        // such a session after this (ours are never idle that long).
+        let options = config.get_options().unwrap_or_default();
+        // A backend stuck sending to it gives up as soon (tcp_user_timeout).
+        let ms = IDLE_IN_TRANSACTION.as_millis();
+        let options = format!(
+            "{options} -c idle_in_transaction_session_timeout={ms} -c tcp_user_timeout={ms}"
+        );
+        config.options(options.trim_start());
         if config.get_application_name().is_none() {
             config.application_name("trawl");
         }
-        // A machine paused (SIGSTOP, a frozen VM) or cut off in the middle
-        // of a transaction would keep its partitions share-locked, and no
-        // other machine could take them: the server ends such a session.
-        let idle =
-            format!("-c idle_in_transaction_session_timeout={}", IDLE_TX_TIMEOUT.as_millis());
-        let options = match config.get_options() {
-            Some(o) if !o.is_empty() => format!("{o} {idle}"),
-            _ => idle,
-        };
-        config.options(&options);
         let manager = Manager::from_config(
             config,
             NoTls,

@@ -8,11 +8,15 @@
 //! connections (`initdb -A trust -U postgres`), and is stopped and deleted
 //! on drop. [`TestPostgres::restart`] stops it (fast shutdown) and starts it
 //! again on the same port and data, for the "PostgreSQL restarted
-//! mid-crawl" tests.
+//! mid-crawl" tests; [`TestPostgres::stop`] and
+//! [`TestPostgres::start_again`] do it in two steps, for an outage a test
+//! watches. [`TestPostgres::start_also_on`] also listens on an address of
+//! a network namespace's veth pair the test made (and trusts its /24), for
+//! the "machine cut off from the database" test.
 
 use std::fs::File;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,6 +44,8 @@ pub struct TestPostgres {
     /// server as itself.
     run_as: Option<(u32, u32)>,
     options: TestPostgresOptions,
+    /// Listened on besides 127.0.0.1 ([`TestPostgres::start_also_on`]).
+    also_on: Option<Ipv4Addr>,
     child: Option<Child>,
 }
 
@@ -51,6 +57,17 @@ impl TestPostgres {
 
     /// Initializes a data directory and starts a server on it.
     pub fn start_with(options: TestPostgresOptions) -> io::Result<Self> {
+        Self::start_inner(options, None)
+    }
+
+    /// [`TestPostgres::start_with`], also listening on `addr` (besides
+    /// 127.0.0.1) and trusting clients of its /24: the host side of a
+    /// veth pair the test created, which must exist before the call.
+    pub fn start_also_on(options: TestPostgresOptions, addr: Ipv4Addr) -> io::Result<Self> {
+        Self::start_inner(options, Some(addr))
+    }
+
+    fn start_inner(options: TestPostgresOptions, also_on: Option<Ipv4Addr>) -> io::Result<Self> {
         let bin = find_bin_dir()?;
         let run_as = if running_as_root()? { Some(postgres_user()?) } else { None };
         let dir = tempfile::Builder::new().prefix("trawl-pg-").tempdir()?;
@@ -58,7 +75,7 @@ impl TestPostgres {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
         }
         let port = free_port()?;
-        let mut pg = Self { dir, bin, port, run_as, options, child: None };
+        let mut pg = Self { dir, bin, port, run_as, options, also_on, child: None };
         let out = pg
             .command("initdb")
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
@@ -72,6 +89,14 @@ impl TestPostgres {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
+        if let Some(addr) = also_on {
+            let [a, b, c, _] = addr.octets();
+            let mut hba = File::options().append(true).open(pg.data_dir().join("pg_hba.conf"))?;
+            std::io::Write::write_all(
+                &mut hba,
+                format!("host all all {a}.{b}.{c}.0/24 trust\n").as_bytes(),
+            )?;
+        }
         pg.launch()?;
         Ok(pg)
     }
@@ -79,6 +104,12 @@ impl TestPostgres {
     /// A connection URL for the `postgres` database (TCP on 127.0.0.1).
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A connection URL for the `postgres` database on `addr` (one of the
+    /// addresses it listens on, see [`TestPostgres::start_also_on`]).
+    pub fn url_on(&self, addr: Ipv4Addr) -> String {
+        format!("postgres://postgres@{addr}:{}/postgres", self.port)
     }
 
     /// The port it listens on.
@@ -120,6 +151,20 @@ impl TestPostgres {
         self.launch()
     }
 
+    /// Starts a server [`stop`](Self::stop)ped before again, on the same
+    /// port and data; does nothing if it runs.
+    pub fn start_again(&mut self) -> io::Result<()> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        self.launch()
+    }
+
+    /// Whether the server runs (not stopped).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -146,7 +191,11 @@ impl TestPostgres {
             .arg("-D")
             .arg(self.data_dir())
             .args(["-p", &self.port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(match self.also_on {
+                Some(addr) => format!("listen_addresses=127.0.0.1,{addr}"),
+                None => "listen_addresses=127.0.0.1".to_owned(),
+            })
             .arg("-c")
             .arg(format!("unix_socket_directories={}", self.dir.path().display()))
             .args(["-c", &format!("fsync={durable}")])

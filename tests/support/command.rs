@@ -26,7 +26,13 @@ pub(crate) struct Trawl {
 impl Trawl {
     /// `trawl SUBCOMMAND`, with logging quiet and no proxy settings.
     pub(crate) fn new(subcommand: &str) -> Self {
-        let mut cmd = Command::new(trawl_bin());
+        Self::run_by(Command::new(trawl_bin()), subcommand)
+    }
+
+    /// `trawl SUBCOMMAND` run by `cmd`, a command whose last argument is
+    /// [`trawl_bin`] and which execs it (`ip netns exec NS trawl`), with
+    /// the same environment as [`Trawl::new`].
+    pub(crate) fn run_by(mut cmd: Command, subcommand: &str) -> Self {
         cmd.arg(subcommand)
             .env("RUST_LOG", "warn")
             .env_remove("TRAWL_IPC_CONNECT")

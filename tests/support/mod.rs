@@ -13,6 +13,7 @@
 //! - [`slow_crawl`]: a crawl slowed by `--delay`, for watching it run.
 //! - [`formats`]: CSV, Prometheus text, JSON paths, gzip.
 //! - [`sets`]: set assertions with short diffs.
+//! - [`netns`]: a network namespace with a veth pair, for network cuts.
 
 // Each test module uses a different subset of the helpers.
 
@@ -20,6 +21,7 @@ pub(crate) mod command;
 pub(crate) mod fixtures;
 pub(crate) mod formats;
 pub(crate) mod http;
+pub(crate) mod netns;
 pub(crate) mod procfs;
 pub(crate) mod quiet_crawl;
 pub(crate) mod servers;

@@ -53,6 +53,12 @@ pub(crate) struct ClusterLink {
     /// Per held partition, the frontier's next seq when it was gained:
     /// entries below it are from an earlier tenure, stale.
     fresh_from: HashMap<PartitionId, u64>,
+    /// When each owned partition was gained. Its hosts' last request by
+    /// the previous owner is unknown here but started before this (the
+    /// previous owner released the partition, or stopped handing it out
+    /// before its lease expired): their first request here waits the
+    /// host's delay from it, so `--delay` holds across a handover.
+    gained_at: HashMap<PartitionId, Instant>,
     /// URLs seen here but dropped (their partition was lost, or their
     /// record fenced): a takeover may queue them here again.
     dropped: HashSet<String>,
@@ -69,6 +75,7 @@ impl ClusterLink {
         Self {
             owned: HashMap::new(),
             fresh_from: HashMap::new(),
+            gained_at: HashMap::new(),
             dropped: HashSet::new(),
             foreign: Vec::new(),
             sent_foreign: HashSet::new(),
@@ -86,9 +93,11 @@ impl ClusterLink {
         match ev {
             ClusterEvent::Gained { partitions, queued, stored } => {
                 let from = frontier.next_seq();
+                let now = Instant::now();
                 for (id, epoch) in partitions {
                     self.owned.insert(id, epoch);
                     self.fresh_from.insert(id, from);
+                    self.gained_at.insert(id, now);
                 }
                 // Found and stored by earlier owners: links to them are
                 // not admitted again.
@@ -96,9 +105,7 @@ impl ClusterLink {
                     frontier.mark_seen(url);
                 }
                 for u in queued {
-                    if !self.fresh_from.contains_key(&u.partition) {
-                        continue;
-                    }
+                    let Some(&at) = self.gained_at.get(&u.partition) else { continue };
                     if !frontier.is_seen(&u.url) {
                         frontier.push(&u.url, u.depth, CLUSTER_SEG);
                     } else {
@@ -106,14 +113,16 @@ impl ClusterLink {
                         // tenure (a stale entry, skipped when popped):
                         // queued afresh.
                         self.dropped.remove(&u.url);
-                        requeue(frontier, u.url, u.depth);
+                        requeue(frontier, u.url.clone(), u.depth);
                     }
+                    frontier.delay_host_from(&u.url, at);
                 }
             }
             ClusterEvent::Lost(p) => {
                 for id in p {
                     self.owned.remove(&id);
                     self.fresh_from.remove(&id);
+                    self.gained_at.remove(&id);
                 }
             }
             ClusterEvent::Fenced(urls) => self.dropped.extend(urls),
@@ -127,7 +136,10 @@ impl ClusterLink {
                     if !frontier.is_seen(&u.url) {
                         frontier.push(&u.url, u.depth, CLUSTER_SEG);
                     } else if self.dropped.remove(&u.url) {
-                        requeue(frontier, u.url, u.depth);
+                        requeue(frontier, u.url.clone(), u.depth);
+                    }
+                    if let Some(&at) = self.gained_at.get(&u.partition) {
+                        frontier.delay_host_from(&u.url, at);
                     }
                 }
             }
@@ -135,8 +147,11 @@ impl ClusterLink {
     }
 
     /// Past the leases' local deadline: hand nothing out.
+    /// Holding no partition at all (every lease lost or given up after
+    /// its deadline passed) counts too: then no robots.txt or other
+    /// special fetch may go out for the hosts still in the frontier.
     pub(crate) fn paused(&self, now: Instant) -> bool {
-        self.shared.expired(now)
+        self.shared.expired(now) || self.owned.is_empty()
     }
 
     /// May `q` be handed out? If not (its partition is not held), it is

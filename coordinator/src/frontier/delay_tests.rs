@@ -193,3 +193,24 @@ fn late_starts_never_bring_two_requests_closer_than_the_delay() {
     let (smallest, short) = simulate(5, 30, false);
     assert!(short > 0 && smallest < DELAY, "the simulation never started a request late");
 }
+
+#[test]
+fn a_host_taken_over_waits_its_delay_from_the_takeover() {
+    // Cluster mode: another machine owned the host until t0 and may have
+    // asked it just before; its first request here waits a delay from t0.
+    let mut f = polite(1, false);
+    let t0 = Instant::now();
+    f.push("http://a.test/0", 0, 0);
+    f.delay_host_from("http://a.test/0", t0);
+    assert_eq!(fetch(&mut f, t0), None, "not at the takeover");
+    assert_eq!(f.next_wake(), Some(t0 + DELAY));
+    assert_eq!(fetch(&mut f, t0 + DELAY - ms(1)), None);
+    assert_eq!(fetch(&mut f, t0 + DELAY).as_deref(), Some("http://a.test/0"));
+    // A takeover long ago delays nothing.
+    f.push("http://b.test/0", 0, 0);
+    f.delay_host_from("http://b.test/0", t0);
+    assert_eq!(fetch(&mut f, t0 + DELAY * 2).as_deref(), Some("http://b.test/0"));
+    // An unknown host is left alone.
+    f.delay_host_from("http://c.test/0", t0);
+    assert_eq!(f.hosts(), 2);
+}

@@ -362,6 +362,16 @@ impl<S: SegmentSource> Frontier<S> {
         self.place(id, Some(now));
     }
 
+    /// A request to `url`'s host may have started at `started` elsewhere
+    /// (cluster mode: another machine owned the host until then); its
+    /// next request here waits the host's delay from it. A host not known
+    /// here is left alone.
+    pub fn delay_host_from(&mut self, url: &str, started: Instant) {
+        let Some(&id) = self.host_ids.get(authority(url)) else { return };
+        self.hosts[id.index()].delay_from(started);
+        self.place(id, None);
+    }
+
     /// When the next sleeping host wakes (or robots.txt retry is due).
     pub fn next_wake(&self) -> Option<Instant> {
         let sleeper = self.sleeping.peek().map(|Reverse((at, _))| *at);
