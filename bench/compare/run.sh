@@ -36,6 +36,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$HERE/results}
 WORK=$(mktemp -d "${TMPDIR:-/dev/shm}/trawl-compare.XXXXXX")
+chmod a+rx "$WORK" # nginx's worker process runs as another user
 EXTRACT='posts=a.post-item-title@href+text*'
 
 for tool in nginx wget2 /usr/bin/time python3 cargo; do
@@ -51,9 +52,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# CRAWLERS: a subset, e.g. CRAWLERS="trawl-1x64 wget2" (default: all five).
+read -r -a CRAWLERS <<<"${CRAWLERS:-trawl-1x64 trawl-2x64 spider wget2 trawl-links-1x64}"
+
 echo "== building (release): trawl, spider-rs program" >&2
-(cd "$REPO" && cargo build --release --locked --bin trawl -q)
-(cd "$HERE/spider" && cargo build --release -q)
+# NO_BUILD=1: use the binaries already built.
+[ -n "${NO_BUILD:-}" ] || (cd "$REPO" && cargo build --release --locked --bin trawl -q)
+if [[ " ${CRAWLERS[*]} " == *" spider "* ]]; then
+    [ -n "${NO_BUILD:-}" ] || (cd "$HERE/spider" && cargo build --release -q)
+fi
 TRAWL=$REPO/target/release/trawl
 SPIDER=$HERE/spider/target/release/trawl-compare-spider
 
@@ -67,7 +74,7 @@ for _ in $(seq 100); do curl -fso /dev/null "$BASE/" 2>/dev/null && break; sleep
 wget2 -q -r -l inf --max-threads=16 --no-robots -nH -P "$WORK/site" "$BASE/" || true
 kill "$SITE_PID"; wait "$SITE_PID" 2>/dev/null || true; SITE_PID=
 MIRRORED=$(find "$WORK/site" -type f | wc -l)
-[ "$MIRRORED" -eq "$PAGES" ] || { echo "run.sh: mirrored $MIRRORED files, want $PAGES" >&2; exit 1; }
+[ "$MIRRORED" -ge "$PAGES" ] || { echo "run.sh: mirrored $MIRRORED files, want $PAGES" >&2; exit 1; }
 
 mkdir -p "$WORK/nginx/tmp"
 cat >"$WORK/nginx/nginx.conf" <<CONF
@@ -101,7 +108,6 @@ curl -fso /dev/null "$BASE/page/1" || { echo "run.sh: nginx does not serve $BASE
 
 mkdir -p "$OUT"
 : >"$OUT/runs.jsonl"
-CRAWLERS=(trawl-1x64 trawl-2x64 spider wget2 trawl-links-1x64)
 
 # One crawl of $1 (run $2): appends a JSON line to runs.jsonl.
 crawl() {
