@@ -338,6 +338,7 @@ mod tests {
         assert_eq!(e.canonical, None);
     }
 
+    #[test]
     fn deep_nesting_does_not_overflow() {
         let n = 100_000;
         let html = format!(
@@ -404,6 +405,7 @@ mod tests {
         assert_eq!(e.links.len(), 2, "{e:?}");
     }
 
+    #[test]
     fn first_title_and_first_base_win_and_order_is_kept() {
         let html = r#"<html><head><title>one</title><base href="/b1/"><base href="/b2/">
             </head><body><a href="z">z</a><svg><title>two</title></svg>

@@ -97,7 +97,7 @@ fn check(
     while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let lt = i + off;
         seen = seen.wrapping_add(1);
-        if seen % depth::CHECK_EVERY == 0 && budget.check().is_err() {
+        if seen.is_multiple_of(depth::CHECK_EVERY) && budget.check().is_err() {
             return Err((line!(), i));
         }
         // Text matters only before the body's content starts (it starts
