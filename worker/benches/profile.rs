@@ -11,7 +11,8 @@
 //!
 //! `PROFILE_RULES`: `bench` (the bench's `posts=a.post-item-title@href+text*`
 //! and the title, on the streaming path), `dom` (the same rules forced
-//! through scraper), `none` (links only).
+//! through scraper), `none` (links only, streamed), `tokens` (links only
+//! through html5ever's tokenizer, as before the streaming links path).
 
 use std::hint::black_box;
 use trawl_common::config::FieldRule;
@@ -27,9 +28,9 @@ fn main() {
     let pages: u32 = var("PROFILE_PAGES", "20").parse().expect("PROFILE_PAGES");
     let mode = var("PROFILE_RULES", "bench");
     let flags: &[&str] = match mode.as_str() {
-        "none" => &[],
+        "none" | "tokens" => &[],
         "bench" | "dom" => &["posts=a.post-item-title@href+text*"],
-        other => panic!("PROFILE_RULES={other}: none, bench or dom"),
+        other => panic!("PROFILE_RULES={other}: none, tokens, bench or dom"),
     };
     let rules: Vec<_> = flags
         .iter()
@@ -39,7 +40,7 @@ fn main() {
         })
         .collect();
     let mut rules = extract::Rules::new(&rules, false);
-    if mode == "dom" {
+    if mode == "dom" || mode == "tokens" {
         rules = rules.without_fast_path();
     }
     let spec = SiteSpec::with_pages(20_000);

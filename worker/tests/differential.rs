@@ -2,7 +2,8 @@
 //! site, hostile pages, tricky markup and generated documents, the same
 //! rules give exactly the same `Extracted` (title, links in order,
 //! outlinks, base, canonical, robots directives, fields) whichever path
-//! runs. Pages the fast path cannot vouch for fall back to the DOM path,
+//! runs; and without rules (links only), the streamed path gives exactly
+//! what html5ever's tokenizer gives. Pages the fast path cannot vouch for fall back to the DOM path,
 //! so this holds for every page; the test also checks that the fast path
 //! really runs where it should (every generated site page), so it cannot
 //! pass by always falling back.
@@ -63,6 +64,12 @@ fn agree(url: &Url, html: &str) -> usize {
         assert_eq!(a, b, "rules {set:?} on {shown:?}");
         fast += usize::from(extract::takes_fast_path(html, &with));
     }
+    // Links only: streamed (tree-trivial pages) against the tokenizer.
+    let (streamed, tokens) = (Rules::new(&[], false), Rules::new(&[], false).without_fast_path());
+    let a = extract::extract(url, html, &scope(), &streamed);
+    let b = extract::extract(url, html, &scope(), &tokens);
+    let shown: String = html.chars().take(400).collect();
+    assert_eq!(a, b, "links only on {shown:?}");
     fast
 }
 
@@ -84,6 +91,7 @@ fn the_generated_site_takes_the_fast_path_and_agrees() {
         let url = Url::parse(&format!("{origin}{}", spec.path(i))).unwrap();
         let html = spec.render(i, origin, "http://localhost:8080");
         assert_eq!(agree(&url, &html), RULE_SETS.len() - 1, "page {i} left the fast path");
+        assert!(extract::takes_fast_path(&html, &Rules::new(&[], false)), "page {i}: links only");
         let bench = Rules::new(&rules(RULE_SETS[0]), false);
         let e = extract::extract(&url, &html, &scope(), &bench).unwrap();
         let extract::Extracted { fields, title, links, .. } = e;
@@ -95,22 +103,17 @@ fn the_generated_site_takes_the_fast_path_and_agrees() {
     }
 }
 
-/// Markup that exercises the tree builder, entities and raw text; most of
-/// it goes to the DOM path, the well-formed part stays fast.
+/// Markup that exercises the tree builder, entities and raw text, shared
+/// with the tokenizer's test in `src/extract/mod.rs`: one document per line.
+const SHARED: &str = include_str!("data/tricky-markup.txt");
+
+/// The shared documents.
+fn shared() -> impl Iterator<Item = &'static str> {
+    SHARED.lines().filter(|l| !l.is_empty() && !l.starts_with("# "))
+}
+
+/// More of it; most goes to the DOM path, the well-formed part stays fast.
 const TRICKY: &[&str] = &[
-    r#"<title>A &amp; <b>B</b></title><a href="/x?a=1&amp;b=2">x</a>"#,
-    r#"<script>document.write('<a href="/script-link">no</a>')</script><a href=/real>r</a>"#,
-    r#"<style>a[href="/style"]{}</style><textarea><a href=/ta>no</a></textarea><a href=/y>y</a>"#,
-    r#"<!-- <a href=/comment>no</a> --><xmp><a href=/xmp></xmp><noembed><a href=/ne></noembed>"#,
-    r#"<svg><title>svg title</title><a href=/svg-link>s</a><style><a href=/svg-style></style></svg>"#,
-    r#"<iframe><a href=/in-iframe></iframe><noscript><a href=/ns>ns</a></noscript>"#,
-    r#"<template><a href=/tpl>t</a></template><TABLE><A HREF="/fostered">f</A><tr><td><a href=/td>"#,
-    r#"<META NAME="Robots" CONTENT="noindex, NOFOLLOW"><title>hidden</title><a href=/z rel="NoFollow">"#,
-    r#"<base href="/sub/"><base href="/other/"><link rel="alternate canonical" href="c"><a href="rel">"#,
-    r#"<title>never closed <a href=/in-title>"#,
-    r##"<a href="javascript:alert(1)">js</a><a href="mailto:x@y">m</a><a href="#frag">f</a><a href="">e</a>"##,
-    r#"<plaintext><a href=/plain>"#,
-    r#"<a href=/dup href=/second>d</a><math><a href=/m /></math><a href=/after-math>"#,
     // Well-formed: these stay on the fast path.
     r#"<!doctype html><html><head><title> T &lt;1&gt; &eacute;t&eacute; &copy </title>
        <meta name="description" content="a &amp; b &quot;c&quot;&#x27;"><base href="/b/">
@@ -144,8 +147,9 @@ first line</pre><h1>t<br>x</h1><a class="post-item-title" href="x" title='a"b'>q
 
 #[test]
 fn tricky_markup_agrees() {
+    assert_eq!(shared().count(), 13);
     let mut fast = 0;
-    for html in TRICKY {
+    for html in shared().chain(TRICKY.iter().copied()) {
         fast += agree(&page(), html);
     }
     // The well-formed documents stay fast.

@@ -1,10 +1,12 @@
 //! URLs as the crawler sees them: normalized (so equal pages compare
 //! equal) and checked against the crawl's scope.
 
+mod join;
 mod normalize;
 mod scope;
 
-pub use normalize::{normalize, parse_crawl_url, resolve_link};
+pub use join::join;
+pub use normalize::{normalize, parse_crawl_url, resolve_link, resolve_link_str};
 pub use scope::{Scope, ScopeKind, ScopeMatcher};
 
 pub use ::url::Url;

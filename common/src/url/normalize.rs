@@ -37,6 +37,28 @@ pub fn resolve_link(base: &Url, href: &str) -> Option<Url> {
     Some(normalize(url))
 }
 
+/// [`resolve_link`] as the normalized URL's text, without parsing the
+/// link when it has a plain shape ([`super::join`]): the same string
+/// `resolve_link(base, href).map(String::from)` gives.
+pub fn resolve_link_str(base: &Url, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() || href.starts_with('#') {
+        return None;
+    }
+    let Some(mut s) = super::join(base, href) else {
+        return resolve_link(base, href).map(String::from);
+    };
+    // What `normalize` does to a plain join (no `%` anywhere): drop the
+    // fragment and an empty query.
+    if let Some(i) = s.find('#') {
+        s.truncate(i);
+    }
+    if s.find('?') == Some(s.len() - 1) {
+        s.pop();
+    }
+    Some(s)
+}
+
 /// Normalizes an already parsed URL.
 pub fn normalize(mut url: Url) -> Url {
     url.set_fragment(None);

@@ -50,7 +50,44 @@ impl ScopeMatcher {
     }
 }
 
+impl ScopeMatcher {
+    /// [`ScopeMatcher::allows`] on a normalized URL's text (what
+    /// [`super::resolve_link_str`] gives), without parsing it.
+    pub fn allows_str(&self, url: &str) -> bool {
+        self.scope.allows_host_str(url)
+            && (self.scope.allow.is_empty() || self.allow.is_match(url))
+            && !self.deny.is_match(url)
+    }
+}
+
 impl Scope {
+    /// [`Scope::allows_host`] on a normalized URL's text: its
+    /// [`super::authority`] is its host key.
+    fn allows_host_str(&self, url: &str) -> bool {
+        let authority = super::authority(url);
+        match self.kind {
+            ScopeKind::Any => true,
+            ScopeKind::Host => self.hosts.iter().any(|k| k == authority),
+            ScopeKind::Domain => {
+                // The host without the port (an IPv6 host keeps its brackets).
+                let host = match authority.rsplit_once(':') {
+                    Some((h, port))
+                        if !port.contains(']') && port.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        h
+                    }
+                    _ => authority,
+                };
+                self.domains.iter().any(|d| {
+                    host == d
+                        || (host.len() > d.len()
+                            && host.ends_with(d.as_str())
+                            && host.as_bytes()[host.len() - d.len() - 1] == b'.')
+                })
+            }
+        }
+    }
+
     /// A scope of `kind` around `seeds`.
     pub fn new(kind: ScopeKind, seeds: &[Url]) -> Self {
         let mut hosts: Vec<String> = seeds.iter().map(host_key).collect();

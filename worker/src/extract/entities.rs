@@ -22,6 +22,15 @@ pub(super) fn attribute(raw: &str) -> Cow<'_, str> {
     decode(raw, true)
 }
 
+/// [`attribute`] of a value the caller owns: kept as it is (no copy)
+/// when it holds no reference or CR.
+pub(super) fn attribute_owned(raw: String) -> String {
+    match attribute(&raw) {
+        Cow::Borrowed(_) => raw,
+        Cow::Owned(decoded) => decoded,
+    }
+}
+
 fn decode(raw: &str, attr: bool) -> Cow<'_, str> {
     if !raw.bytes().any(|b| b == b'&' || b == b'\r') {
         return Cow::Borrowed(raw);

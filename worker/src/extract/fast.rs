@@ -14,6 +14,7 @@
 //! decodes them ([`super::entities`]).
 
 use super::budget::{self, Budget, OverBudget};
+use super::depth::Caps;
 use super::fields::TextValue;
 use super::{Found, entities, strict};
 use lol_html::html_content::{Element, EndTag, TextChunk, TextType};
@@ -136,33 +137,30 @@ struct State {
 
 /// The first value of attribute `name`, decoded.
 fn attr(el: &Element<'_, '_>, name: &str) -> Option<String> {
-    el.attributes()
-        .iter()
-        .find(|a| a.name() == name)
-        .map(|a| entities::attribute(&a.value()).into_owned())
+    el.attributes().iter().find(|a| a.name() == name).map(|a| entities::attribute_owned(a.value()))
 }
 
-/// Can the fast path vouch for this (guarded) markup? (It may still give
-/// up on a page for what only the rewriter sees.)
-pub(super) fn eligible(plan: &Plan, html: &str) -> bool {
-    strict::tree_trivial(html) && plain_values(html, &plan.tested)
-}
-
-/// [`eligible`], with the raw text of the page's first title.
-fn vouch<'h>(plan: &Plan, html: &'h str) -> Option<Option<&'h str>> {
-    strict::title(html).filter(|_| plain_values(html, &plan.tested))
+/// Can the fast path vouch for this markup, as it is (tree-trivial and
+/// within `caps`: the guard would keep it)? It may still give up on a
+/// page for what only the rewriter sees.
+pub(super) fn eligible(plan: &Plan, html: &str, caps: Caps, budget: &Budget) -> bool {
+    strict::title(html, caps, budget).is_some() && plain_values(html, &plan.tested)
 }
 
 /// What a page holds and the matches of every rule, in document order;
-/// `None` when the page must take the DOM path.
+/// `None` when the page must take the DOM path. `title` is the raw text
+/// of the first `<title>` that [`strict::title`] found (the rewriter's
+/// text handlers do not see a title's RCDATA): the caller has vouched
+/// for the markup.
 pub(super) fn run(
     plan: &Plan,
     html: &str,
+    title: Option<&str>,
     budget: &Budget,
 ) -> Result<Option<(Found<'static>, Vec<Matched>)>, OverBudget> {
-    // The title comes from the scan (the rewriter's text handlers do not
-    // see a title's RCDATA).
-    let Some(title) = vouch(plan, html) else { return Ok(None) };
+    if !plain_values(html, &plan.tested) {
+        return Ok(None);
+    }
     let state = Rc::new(RefCell::new(State::default()));
     let mut elements: Vec<(Cow<'_, Selector>, ElementContentHandlers<'_>)> = Vec::new();
     for (sel, name) in plan.fixed.iter().zip(["a", "base", "meta", "link"]) {
@@ -176,11 +174,20 @@ pub(super) fn run(
                 if let Some(k) = NAMES.iter().position(|&w| w == n)
                     && vals[k].is_none()
                 {
-                    vals[k] = Some(entities::attribute(&a.value()).into_owned());
+                    vals[k] = Some(entities::attribute_owned(a.value()));
                 }
             }
+            let mut st = s.borrow_mut();
+            if name == "a" {
+                // The common case, without copying the href again.
+                if let [Some(href), rel, ..] = &mut vals {
+                    let nofollow = rel.as_deref().is_some_and(|r| super::has_token(r, "nofollow"));
+                    st.found.anchors.push((Cow::Owned(std::mem::take(href)), nofollow));
+                }
+                return Ok(());
+            }
             let get = |n: &str| NAMES.iter().position(|&w| w == n).and_then(|k| vals[k].as_deref());
-            s.borrow_mut().found.element(name, get, |v| Cow::Owned(v.to_owned()));
+            st.found.element(name, get, |v| Cow::Owned(v.to_owned()));
             Ok(())
         };
         elements.push((Cow::Borrowed(sel), ElementContentHandlers::default().element(handler)));
@@ -298,7 +305,7 @@ fn plain_values(html: &str, names: &[String]) -> bool {
     let b = html.as_bytes();
     for eq in memchr::memchr_iter(b'=', b) {
         let mut end = eq;
-        while end > 0 && super::depth::is_space(b[end - 1]) {
+        while end > 0 && super::lex::is_space(b[end - 1]) {
             end -= 1;
         }
         let start = b[..end]
@@ -310,7 +317,7 @@ fn plain_values(html: &str, names: &[String]) -> bool {
             continue;
         }
         let mut v = eq + 1;
-        while v < b.len() && super::depth::is_space(b[v]) {
+        while v < b.len() && super::lex::is_space(b[v]) {
             v += 1;
         }
         let value = match b.get(v) {
@@ -320,7 +327,7 @@ fn plain_values(html: &str, names: &[String]) -> bool {
             }
             _ => {
                 let rest = &b[v..];
-                let n = rest.iter().position(|&c| super::depth::is_space(c) || c == b'>');
+                let n = rest.iter().position(|&c| super::lex::is_space(c) || c == b'>');
                 &rest[..n.unwrap_or(rest.len())]
             }
         };

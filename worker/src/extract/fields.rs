@@ -47,7 +47,8 @@ impl Rules {
             })
             .collect::<Vec<_>>();
         let kept: Vec<ExtractRule> = fields.iter().map(|(r, _)| r.clone()).collect();
-        let fast = if kept.is_empty() { None } else { super::fast::Plan::new(&kept) };
+        // With no rules, the plan streams links, title and robots alone.
+        let fast = super::fast::Plan::new(&kept);
         tracing::debug!(rules = kept.len(), fast = fast.is_some(), "extract rules compiled");
         Self { fields, fast, ignore_nofollow, limits: super::Limits::default() }
     }
@@ -156,7 +157,9 @@ fn take(el: ElementRef<'_>, what: &Take, base: &Url) -> Option<String> {
 /// against `base`.
 fn attr_value(v: &str, what: &Take, base: &Url) -> String {
     if what.is_url() {
-        base.join(v.trim()).map_or_else(|_| v.trim().to_owned(), String::from)
+        let v = v.trim();
+        trawl_common::url::join(base, v)
+            .unwrap_or_else(|| base.join(v).map_or_else(|_| v.to_owned(), String::from))
     } else {
         v.to_owned()
     }

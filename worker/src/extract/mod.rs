@@ -6,9 +6,13 @@
 mod budget;
 mod charset;
 mod depth;
+mod elements;
 mod entities;
 mod fast;
 mod fields;
+mod found;
+mod lex;
+mod sniff;
 mod strict;
 mod tokens;
 
@@ -17,15 +21,17 @@ pub use charset::decode;
 use depth::guard;
 pub use depth::{Caps, MAX_ATTRIBUTES, MAX_DEPTH, cap_nesting};
 pub use fields::{MAX_VALUE_BYTES, MAX_VALUES, Rules};
+use found::{Found, has_token};
+pub use sniff::{is_html, looks_binary};
 
 use budget::Budget;
 use html5ever::tendril::TendrilSink as _;
-use scraper::{ElementRef, Html, HtmlTreeSink};
+use scraper::{Html, HtmlTreeSink};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use trawl_common::protocol::FieldValue;
-use trawl_common::url::{ScopeMatcher, Url, resolve_link};
+use trawl_common::url::{ScopeMatcher, Url, resolve_link_str};
 
 /// What one page yields.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,62 +70,6 @@ impl Default for Limits {
     }
 }
 
-/// Does any token of a space- or comma-separated list equal `word`
-/// (ASCII case-insensitive)?
-fn has_token(list: &str, word: &str) -> bool {
-    list.split(|c: char| c == ',' || c.is_ascii_whitespace()).any(|t| t.eq_ignore_ascii_case(word))
-}
-
-/// What a `<meta name=.. content=..>` adds to (noindex, nofollow): only
-/// `name=robots` counts; `none` means both.
-fn meta_robots(name: Option<&str>, content: Option<&str>) -> (bool, bool) {
-    match (name, content) {
-        (Some(n), Some(c)) if n.trim().eq_ignore_ascii_case("robots") => {
-            let none = has_token(c, "none");
-            (none || has_token(c, "noindex"), none || has_token(c, "nofollow"))
-        }
-        _ => (false, false),
-    }
-}
-
-/// Is this body binary rather than text, whatever it is labelled? True
-/// when the first KiB has a NUL byte or more than 1 in 32 control bytes
-/// that never appear in text (WHATWG "binary data bytes"); never for a
-/// UTF-16 body, by BOM or by the `Content-Type` charset (its ASCII
-/// characters hold NUL bytes).
-pub fn looks_binary(body: &[u8], content_type: Option<&str>) -> bool {
-    if body.starts_with(b"\xfe\xff") || body.starts_with(b"\xff\xfe") {
-        return false;
-    }
-    if charset::declares_utf16(content_type) {
-        return false;
-    }
-    let head = &body[..body.len().min(1024)];
-    let binary =
-        head.iter().filter(|&&b| matches!(b, 0..=8 | 0x0b | 0x0e..=0x1a | 0x1c..=0x1f)).count();
-    head.contains(&0) || binary * 32 > head.len()
-}
-
-/// Is this response HTML? By `Content-Type`, or, when there is none, by
-/// sniffing the start of the body.
-pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
-    match content_type {
-        Some(ct) => {
-            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            mime == "text/html" || mime == "application/xhtml+xml"
-        }
-        None => {
-            let start: Vec<u8> = body
-                .iter()
-                .skip_while(|b| b.is_ascii_whitespace())
-                .take(16)
-                .map(u8::to_ascii_lowercase)
-                .collect();
-            start.starts_with(b"<!doctype html") || start.starts_with(b"<html")
-        }
-    }
-}
-
 fn collapse_ws(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -139,28 +89,53 @@ pub fn extract(
 ) -> Result<Extracted, OverBudget> {
     let budget = Budget::start(rules.limits.cpu_budget);
     if rules.is_empty() {
-        // Nothing needs a tree: tokenize only.
+        // Nothing needs a tree: stream tree-trivial pages (within the
+        // caps: the scan bounds its own work), tokenize the others.
+        let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
+        if let Some(plan) = &rules.fast
+            && let Some(title) = strict::title(html, caps, &budget)
+            && let Some((found, _)) = fast::run(plan, html, title, &budget)?
+        {
+            return Ok(finish(page, scope, rules, found, |_| BTreeMap::new()));
+        }
+        budget.check()?;
         let caps = Caps { depth: usize::MAX, attributes: rules.limits.max_attributes };
         let found = tokens::scan(&guard(html, caps, &budget)?, &budget)?;
         return Ok(finish(page, scope, rules, found, |_| BTreeMap::new()));
     }
     let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
-    let html = guard(html, caps, &budget)?;
-    if let Some(plan) = &rules.fast
-        && let Some((found, matched)) = fast::run(plan, &html, &budget)?
-    {
-        return Ok(finish(page, scope, rules, found, |base| rules.apply_matched(matched, base)));
+    if let Some(plan) = &rules.fast {
+        // One scan vouches for the markup and for the guard keeping it as
+        // it is (the common case): no guard walk.
+        if let Some(title) = strict::title(html, caps, &budget) {
+            if let Some((found, matched)) = fast::run(plan, html, title, &budget)? {
+                return Ok(finish(page, scope, rules, found, |b| rules.apply_matched(matched, b)));
+            }
+            return extract_dom(page, html, scope, rules, &budget);
+        }
+        budget.check()?;
     }
-    extract_dom(page, &html, scope, rules, &budget)
+    let guarded = guard(html, caps, &budget)?;
+    // Markup the guard cut may be tree-trivial now.
+    if let (Some(plan), Cow::Owned(cut)) = (&rules.fast, &guarded)
+        && let Some(title) = strict::title(cut, caps, &budget)
+        && let Some((found, matched)) = fast::run(plan, cut, title, &budget)?
+    {
+        return Ok(finish(page, scope, rules, found, |b| rules.apply_matched(matched, b)));
+    }
+    budget.check()?;
+    extract_dom(page, &guarded, scope, rules, &budget)
 }
 
 /// Would [`extract`] take the streaming path for this page (rules it can
-/// evaluate, markup it can vouch for)? For tests and measurements.
+/// evaluate, markup it can vouch for, as it is or once guarded)? For
+/// tests and measurements.
 pub fn takes_fast_path(html: &str, rules: &Rules) -> bool {
     let caps = Caps { depth: MAX_DEPTH, attributes: rules.limits.max_attributes };
     let unlimited = Budget::start(Duration::MAX);
     rules.fast.as_ref().is_some_and(|plan| {
-        guard(html, caps, &unlimited).is_ok_and(|html| fast::eligible(plan, &html))
+        guard(html, caps, &unlimited)
+            .is_ok_and(|html| fast::eligible(plan, &html, caps, &unlimited))
     })
 }
 
@@ -208,24 +183,20 @@ fn finish(
         .as_deref()
         .and_then(|h| page.join(h.trim()).ok())
         .unwrap_or_else(|| page.clone());
-    let canonical =
-        found.canonical.as_deref().and_then(|h| resolve_link(&base, h)).map(String::from);
+    let canonical = found.canonical.as_deref().and_then(|h| resolve_link_str(&base, h));
     let (noindex, nofollow) = (found.noindex, found.nofollow);
     let follow = rules.ignore_nofollow || !nofollow;
     let mut outlinks = 0u32;
-    let mut seen = HashSet::new();
-    let mut links = Vec::new();
+    let mut kept = Vec::new();
     for (href, rel_nofollow) in &found.anchors {
-        let Some(url) = resolve_link(&base, href) else { continue };
+        let Some(url) = resolve_link_str(&base, href) else { continue };
         outlinks = outlinks.saturating_add(1);
-        if !follow || (*rel_nofollow && !rules.ignore_nofollow) || !scope.allows(&url) {
+        if !follow || (*rel_nofollow && !rules.ignore_nofollow) || !scope.allows_str(&url) {
             continue;
         }
-        let s: String = url.into();
-        if seen.insert(s.clone()) {
-            links.push(s);
-        }
+        kept.push(url);
     }
+    let links = dedup(kept);
     let (title, fields) = if noindex {
         (None, BTreeMap::new())
     } else {
@@ -235,97 +206,30 @@ fn finish(
     Extracted { title, outlinks, links, noindex, nofollow, canonical, fields }
 }
 
-/// What a page holds for every crawl, in document order (five selector
-/// passes' worth: `base[href]`, `meta[name=robots]`,
-/// `link[rel~=canonical]`, `a[href]`, `title`), read from a parsed
-/// document ([`Found::scan`]) or from tokens ([`tokens::scan`]).
-#[derive(Default)]
-struct Found<'a> {
-    /// The first `<base href>`.
-    base: Option<Cow<'a, str>>,
-    noindex: bool,
-    nofollow: bool,
-    /// The first `<link rel=canonical href>`.
-    canonical: Option<Cow<'a, str>>,
-    /// Every `<a href>`: (href, has `rel=nofollow`).
-    anchors: Vec<(Cow<'a, str>, bool)>,
-    /// The text of the first `<title>`.
-    title: Option<String>,
-}
-
-impl<'a> Found<'a> {
-    /// One walk over a parsed document.
-    fn scan(doc: &'a Html) -> Self {
-        let mut f = Found::default();
-        for node in doc.root_element().descendants() {
-            let Some(el) = node.value().as_element() else { continue };
-            if el.name() == "title" && f.title.is_none() {
-                f.title = ElementRef::wrap(node).map(|t| t.text().collect());
-            }
-            f.element(el.name(), |a| el.attr(a), Cow::Borrowed);
-        }
-        f
-    }
-
-    /// What element `name` adds by its attributes (`a`, `base`, `meta`,
-    /// `link`; a title's text comes from its children or tokens). `keep`
-    /// turns an attribute value into what is kept: borrowed from a
-    /// document, copied from a token.
-    fn element<'t>(
-        &mut self,
-        name: &str,
-        attr: impl Fn(&str) -> Option<&'t str>,
-        keep: impl Fn(&'t str) -> Cow<'a, str>,
-    ) {
-        match name {
-            "a" => {
-                if let Some(href) = attr("href") {
-                    let nofollow = attr("rel").is_some_and(|r| has_token(r, "nofollow"));
-                    self.anchors.push((keep(href), nofollow));
-                }
-            }
-            "base" if self.base.is_none() => self.base = attr("href").map(keep),
-            "meta" => {
-                let (noindex, nofollow) = meta_robots(attr("name"), attr("content"));
-                self.noindex |= noindex;
-                self.nofollow |= nofollow;
-            }
-            "link"
-                if self.canonical.is_none()
-                    && attr("rel").is_some_and(|r| has_token(r, "canonical")) =>
-            {
-                self.canonical = attr("href").map(keep);
-            }
-            _ => {}
-        }
-    }
+/// `links` without repeats, first occurrences in order.
+fn dedup(links: Vec<String>) -> Vec<String> {
+    let first: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(links.len());
+        links.iter().map(|l| seen.insert(l.as_str())).collect()
+    };
+    links.into_iter().zip(first).filter_map(|(l, f)| f.then_some(l)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scraper::Selector;
+    use trawl_common::url::resolve_link;
 
     /// Tokenizing alone finds what the parsed document holds: the same
     /// links (as a set: the tree builder may move a misplaced link, e.g.
     /// out of a table), title, base, canonical and robots directives.
     #[test]
     fn tokens_agree_with_the_document() {
-        let docs = [
-            r#"<title>A &amp; <b>B</b></title><a href="/x?a=1&amp;b=2">x</a>"#,
-            r#"<script>document.write('<a href="/script-link">no</a>')</script><a href=/real>r</a>"#,
-            r#"<style>a[href="/style"]{}</style><textarea><a href=/ta>no</a></textarea><a href=/y>y</a>"#,
-            r#"<!-- <a href=/comment>no</a> --><xmp><a href=/xmp></xmp><noembed><a href=/ne></noembed>"#,
-            r#"<svg><title>svg title</title><a href=/svg-link>s</a><style><a href=/svg-style></style></svg>"#,
-            r#"<iframe><a href=/in-iframe></iframe><noscript><a href=/ns>ns</a></noscript>"#,
-            r#"<template><a href=/tpl>t</a></template><TABLE><A HREF="/fostered">f</A><tr><td><a href=/td>"#,
-            r#"<META NAME="Robots" CONTENT="noindex, NOFOLLOW"><title>hidden</title><a href=/z rel="NoFollow">"#,
-            r#"<base href="/sub/"><base href="/other/"><link rel="alternate canonical" href="c"><a href="rel">"#,
-            r#"<title>never closed <a href=/in-title>"#,
-            r##"<a href="javascript:alert(1)">js</a><a href="mailto:x@y">m</a><a href="#frag">f</a><a href="">e</a>"##,
-            r#"<plaintext><a href=/plain>"#,
-            r#"<a href=/dup href=/second>d</a><math><a href=/m /></math><a href=/after-math>"#,
-        ];
+        let docs: Vec<&str> = include_str!("../../tests/data/tricky-markup.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("# "))
+            .collect();
+        assert_eq!(docs.len(), 13);
         let page = page();
         let scope = Scope::new(ScopeKind::Any, std::slice::from_ref(&page)).matcher().unwrap();
         let rules = Rules::default();
@@ -366,52 +270,6 @@ mod tests {
     }
 
     /// The walk finds what the five CSS selectors it replaces select.
-    #[test]
-    fn one_walk_finds_what_the_selectors_do() {
-        let docs = [
-            r#"<base target=x><base href="/b/"><base href="/c/"><title> T </title><title>2</title>
-               <link rel=stylesheet href=s.css><link rel=canonical><link rel="x Canonical" href=/c>
-               <meta name=robots><meta name=ROBOTS content="noindex"><a>no href</a>
-               <a href=1 rel="nofollow noopener">1</a><svg><a href=2>2</a><title>svg</title></svg>
-               <table><a href=3>foster-parented</a><tr><td><a href=4>4</a></table>"#,
-            "<p>nothing here",
-            r#"<meta name="robots" content="nofollow"><a href=a><a href=b><a href=a></a>"#,
-        ];
-        let sel = |s: &str| Selector::parse(s).unwrap();
-        for html in docs {
-            let doc = Html::parse_document(html);
-            let f = Found::scan(&doc);
-            let first_attr =
-                |s: &str, a: &str| doc.select(&sel(s)).next().and_then(|e| e.value().attr(a));
-            assert_eq!(f.base.as_deref(), first_attr("base[href]", "href"), "{html}");
-            let canonical = doc
-                .select(&sel("link[rel][href]"))
-                .find(|l| has_token(l.value().attr("rel").unwrap(), "canonical"))
-                .and_then(|l| l.value().attr("href"));
-            assert_eq!(f.canonical.as_deref(), canonical, "{html}");
-            let anchors: Vec<(&str, bool)> = doc
-                .select(&sel("a[href]"))
-                .map(|a| {
-                    let v = a.value();
-                    (
-                        v.attr("href").unwrap(),
-                        v.attr("rel").is_some_and(|r| has_token(r, "nofollow")),
-                    )
-                })
-                .collect();
-            let found: Vec<(&str, bool)> = f.anchors.iter().map(|(h, n)| (&**h, *n)).collect();
-            assert_eq!(found, anchors, "{html}");
-            let title = doc.select(&sel("title")).next().map(|t| t.text().collect::<String>());
-            assert_eq!(f.title, title, "{html}");
-            let robots: Vec<&str> = doc
-                .select(&sel("meta[name][content]"))
-                .filter(|m| m.value().attr("name").unwrap().eq_ignore_ascii_case("robots"))
-                .map(|m| m.value().attr("content").unwrap())
-                .collect();
-            assert_eq!(f.noindex, robots.iter().any(|c| has_token(c, "noindex")), "{html}");
-            assert_eq!(f.nofollow, robots.iter().any(|c| has_token(c, "nofollow")), "{html}");
-        }
-    }
     use trawl_common::url::{Scope, ScopeKind};
 
     fn page() -> Url {
@@ -481,24 +339,6 @@ mod tests {
     }
 
     #[test]
-    fn binary_sniffing() {
-        assert!(looks_binary(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", None));
-        assert!(looks_binary(b"<html>\0", Some("text/html")));
-        assert!(!looks_binary(b"<html><body>caf\xc3\xa9\t\r\n</body></html>", None));
-        assert!(!looks_binary(b"\xff\xfe<\0h\0", None));
-        assert!(!looks_binary(b"", None));
-        // UTF-16 without a BOM, declared in the header (issue 13 item 4).
-        let utf16: Vec<u8> = "<title>t</title>".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert!(looks_binary(&utf16, Some("text/html")));
-        assert!(!looks_binary(&utf16, Some("text/html; charset=UTF-16LE")));
-        assert_eq!(decode(&utf16, Some("text/html; charset=utf-16le")), "<title>t</title>");
-        // A stray control byte in a long text page is not enough.
-        let mut page = b"<p>".repeat(100);
-        page.push(0x1b);
-        assert!(!looks_binary(&page, None));
-    }
-
-    #[test]
     fn deep_nesting_does_not_overflow() {
         let n = 100_000;
         let html = format!(
@@ -563,15 +403,6 @@ mod tests {
         let html = "<p>t<a href=a.html><div><table><a href='b.html'></td></span>";
         let e = extract(&page(), html, &scope());
         assert_eq!(e.links.len(), 2, "{e:?}");
-    }
-
-    #[test]
-    fn html_detection() {
-        assert!(is_html(Some("text/html; charset=utf-8"), b""));
-        assert!(is_html(Some("TEXT/HTML"), b""));
-        assert!(!is_html(Some("application/pdf"), b"<html>"));
-        assert!(is_html(None, b"  <!DOCTYPE html><html>"));
-        assert!(!is_html(None, b"\x89PNG"));
     }
 
     #[test]

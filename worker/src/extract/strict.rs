@@ -14,135 +14,10 @@
 //! path, which is always right, only slower. One linear scan; no
 //! allocation beyond the stack.
 
-use super::depth::{Name, Tag, is_space, tag_at};
-
-/// Elements after which the page goes to the DOM path.
-fn special(name: &str) -> bool {
-    matches!(
-        name,
-        "table"
-            | "caption"
-            | "colgroup"
-            | "col"
-            | "tbody"
-            | "thead"
-            | "tfoot"
-            | "tr"
-            | "td"
-            | "th"
-            | "select"
-            | "option"
-            | "optgroup"
-            | "datalist"
-            | "template"
-            | "svg"
-            | "math"
-            | "frameset"
-            | "frame"
-            | "image"
-            | "isindex"
-            | "textarea"
-            | "pre"
-            | "listing"
-            | "xmp"
-            | "iframe"
-            | "noembed"
-            | "noframes"
-            | "noscript"
-            | "plaintext"
-            | "rb"
-            | "rt"
-            | "rp"
-            | "rtc"
-            | "applet"
-            | "marquee"
-            | "object"
-            | "keygen"
-            | "menuitem"
-            | "nobr"
-            | "ruby"
-    )
-}
-
-/// Start tags that close an open `<p>` (HTML's "close a p element").
-fn closes_p(name: &str) -> bool {
-    matches!(
-        name,
-        "address"
-            | "article"
-            | "aside"
-            | "blockquote"
-            | "center"
-            | "details"
-            | "dialog"
-            | "dir"
-            | "div"
-            | "dl"
-            | "fieldset"
-            | "figcaption"
-            | "figure"
-            | "footer"
-            | "header"
-            | "hgroup"
-            | "main"
-            | "menu"
-            | "nav"
-            | "ol"
-            | "p"
-            | "search"
-            | "section"
-            | "summary"
-            | "ul"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "li"
-            | "dd"
-            | "dt"
-            | "form"
-            | "hr"
-    )
-}
-
-fn heading(name: &str) -> bool {
-    matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
-}
-
-/// Elements that never have content or an end tag.
-fn void(name: &str) -> bool {
-    matches!(
-        name,
-        "area"
-            | "base"
-            | "basefont"
-            | "bgsound"
-            | "br"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "param"
-            | "source"
-            | "track"
-            | "wbr"
-    )
-}
-
-/// Elements whose text is raw up to their end tag (and which the fast
-/// path reads as a browser does).
-fn raw(name: &str) -> bool {
-    matches!(name, "script" | "style" | "title")
-}
-
-/// Elements that belong in `<head>`.
-fn head_content(name: &str) -> bool {
-    matches!(name, "base" | "basefont" | "bgsound" | "link" | "meta" | "title" | "style" | "script")
-}
+use super::budget::Budget;
+use super::depth::{self, Caps};
+use super::elements::{closes_p, head_content, heading, raw, special, void};
+use super::lex::{self, Name, Tag, is_space, tag_at};
 
 /// Does the tokenizer read `tag` (a start or end tag's source) as this
 /// scan does? Quotes only right after `=`, a name that ends at a space,
@@ -175,19 +50,38 @@ fn name_end(b: &[u8], from: usize) -> usize {
 }
 
 /// Is `html` tree-trivial (see the module docs)?
+#[cfg(test)]
 pub(super) fn tree_trivial(html: &str) -> bool {
-    check(html).is_ok()
+    let unlimited = Budget::start(std::time::Duration::MAX);
+    check(html, NO_CAPS, &unlimited).is_ok()
 }
 
-/// The raw text of the first `<title>` when `html` is tree-trivial
-/// (`Some(None)`: no title), else `None`.
-pub(super) fn title(html: &str) -> Option<Option<&str>> {
-    check(html).ok().map(|t| t.map(|r| &html[r]))
+/// No caps: only tree-triviality is checked.
+#[cfg(test)]
+const NO_CAPS: Caps = Caps { depth: usize::MAX, attributes: usize::MAX };
+
+/// The raw text of the first `<title>` when `html` is tree-trivial and
+/// within `caps`, so that [`depth::guard`] would keep it as it is
+/// (`Some(None)`: no title); else `None`, also when `budget` ran out on
+/// the way (the caller checks it).
+pub(super) fn title<'h>(html: &'h str, caps: Caps, budget: &Budget) -> Option<Option<&'h str>> {
+    check(html, caps, budget).ok().map(|t| t.map(|r| &html[r]))
 }
 
-/// [`tree_trivial`], or the source line of the rule that failed and the
-/// byte offset where the scan was.
-fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
+/// [`title`], or the source line of the rule that failed and the byte
+/// offset where the scan was. Besides tree-triviality it replays what the
+/// guard counts, to vouch that the guard would change nothing: the
+/// nesting depth the guard counts (never past `caps.depth`), attributes
+/// per tag (never past `caps.attributes`), and the ends of doctypes and
+/// bogus comments as the guard finds them.
+fn check(
+    html: &str,
+    caps: Caps,
+    budget: &Budget,
+) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
+    // The depth the guard counts.
+    let mut depth = 0usize;
+    let mut seen = 0u32;
     let mut title = None;
     let b = html.as_bytes();
     if memchr::memchr(0, b).is_some() {
@@ -202,7 +96,13 @@ fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
     let mut i = 0;
     while let Some(off) = memchr::memchr(b'<', &b[i..]) {
         let lt = i + off;
-        if !b[i..lt].iter().all(|&c| is_space(c)) {
+        seen = seen.wrapping_add(1);
+        if seen.is_multiple_of(depth::CHECK_EVERY) && budget.check().is_err() {
+            return Err((line!(), i));
+        }
+        // Text matters only before the body's content starts (it starts
+        // it) and after the body or html closed (none may follow).
+        if (!content || closed) && !b[i..lt].iter().all(|&c| is_space(c)) {
             if closed {
                 return Err((line!(), i));
             }
@@ -224,6 +124,10 @@ fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
             Some(b'!' | b'?') => {
                 // Doctype, bogus comment: up to the first `>`.
                 let Some(e) = memchr::memchr(b'>', &b[lt..]) else { return Err((line!(), i)) };
+                // The guard skips quoted text here: it must end there too.
+                if lex::tag_end(b, lt + 2) != lt + e + 1 {
+                    return Err((line!(), i));
+                }
                 i = lt + e + 1;
                 continue;
             }
@@ -245,7 +149,7 @@ fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
                     return Err((line!(), i));
                 }
                 match stack.last() {
-                    Some(top) if top.as_str() == n => {
+                    Some(top) if top.as_bytes() == n.as_bytes() => {
                         stack.pop();
                     }
                     _ => return Err((line!(), i)),
@@ -253,23 +157,33 @@ fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
                 if matches!(n, "body" | "html") {
                     closed = true;
                 }
+                if depth::nests(n, &[]) {
+                    depth = depth.saturating_sub(1);
+                }
                 i = end;
             }
             Tag::Start { name, name_end: ne, self_closing, end } => {
                 let n = name.as_str();
-                if n.is_empty() || closed || special(n) || !plain_tag(&b[..end], ne) {
+                // The whole name is what `name_at` read (no quote or other
+                // byte the tokenizer would take into the name).
+                if n.is_empty()
+                    || n.len() != ne - lt - 1
+                    || closed
+                    || special(n)
+                    || !plain_tag(&b[..end], ne)
+                {
                     return Err((line!(), i));
                 }
-                let open = |w: &str| stack.iter().any(|s| s.as_str() == w);
+                let open = |w: &str| stack.iter().any(|s| s.as_bytes() == w.as_bytes());
                 let closes = (closes_p(n) && open("p"))
                     || (heading(n) && stack.last().is_some_and(|s| heading(s.as_str())));
                 let ok = !closes
                     && match n {
                         "html" => stack.is_empty() && !content && !element,
                         "head" => {
-                            stack.iter().all(|s| s.as_str() == "html") && !content && !element
+                            stack.iter().all(|s| s.as_bytes() == b"html") && !content && !element
                         }
-                        "body" => stack.iter().all(|s| s.as_str() == "html") && !content,
+                        "body" => stack.iter().all(|s| s.as_bytes() == b"html") && !content,
                         "a" => !open("a"),
                         // Each closes an open one of its kind (or a sibling).
                         "li" | "button" | "form" => !open(n),
@@ -278,6 +192,20 @@ fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
                     };
                 if !ok {
                     return Err((line!(), i));
+                }
+                // What the guard cuts: attributes past the cap (a tag
+                // shorter than two bytes per attribute cannot have that
+                // many), start tags past the depth cap.
+                if end - ne >= caps.attributes.saturating_mul(2)
+                    && lex::attribute_cut(b, ne, end, caps.attributes).is_some()
+                {
+                    return Err((line!(), i));
+                }
+                if !raw(n) && depth::nests(n, &[]) {
+                    if depth >= caps.depth {
+                        return Err((line!(), i));
+                    }
+                    depth += 1;
                 }
                 element |= n != "html";
                 if !head_content(n) && !matches!(n, "html" | "head") {
@@ -322,7 +250,7 @@ fn check(html: &str) -> Result<Option<std::ops::Range<usize>>, (u32, usize)> {
     if closed && !b[i..].iter().all(|&c| is_space(c)) {
         return Err((line!(), i));
     }
-    if stack.iter().all(|n| matches!(n.as_str(), "html" | "head" | "body")) {
+    if stack.iter().all(|n| matches!(n.as_bytes(), b"html" | b"head" | b"body")) {
         Ok(title)
     } else {
         Err((line!(), i))
@@ -338,7 +266,8 @@ mod tests {
         let spec = trawl_site::SiteSpec::with_pages(500);
         for i in [0, 1, 7, 123] {
             let html = spec.render(i, "http://h.test", "http://localhost");
-            if let Err((line, at)) = super::check(&html) {
+            let unlimited = super::Budget::start(std::time::Duration::MAX);
+            if let Err((line, at)) = super::check(&html, super::NO_CAPS, &unlimited) {
                 let from = html.floor_char_boundary(at.saturating_sub(80));
                 let to = html.floor_char_boundary((at + 80).min(html.len()));
                 panic!("page {i}: rule at line {line}, near {:?}", &html[from..to]);
