@@ -38,7 +38,7 @@ pub fn resolve_link(base: &Url, href: &str) -> Option<Url> {
 }
 
 /// [`resolve_link`] as the normalized URL's text, without parsing the
-/// link when it has a plain shape ([`super::join`]): the same string
+/// link when it has a plain shape ([`super::join()`]): the same string
 /// `resolve_link(base, href).map(String::from)` gives.
 pub fn resolve_link_str(base: &Url, href: &str) -> Option<String> {
     let href = href.trim();

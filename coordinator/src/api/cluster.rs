@@ -11,7 +11,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::fmt::Write as _;
 use trawl_cluster::ClusterStatus;
 
 /// `GET /api/cluster`: 404 unless the crawl runs with `--cluster`, 503 if
@@ -52,16 +51,11 @@ fn label(v: &str) -> String {
 /// answer). Counters end in `_total`; per-machine series are labelled by
 /// machine id (`--cluster-name` keeps it stable across restarts).
 fn render(s: Option<&ClusterStatus>) -> String {
+    use super::metrics::metric;
     let mut out = String::with_capacity(2048);
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
-    };
     let one = |v: f64| vec![(String::new(), v)];
     metric(
+        &mut out,
         "trawl_cluster_up",
         "gauge",
         "1 if the cluster's database answered this scrape.",
@@ -69,6 +63,7 @@ fn render(s: Option<&ClusterStatus>) -> String {
     );
     let Some(s) = s else { return out };
     metric(
+        &mut out,
         "trawl_cluster_machines",
         "gauge",
         "Machines alive (heartbeat younger than their lease).",
@@ -80,60 +75,75 @@ fn render(s: Option<&ClusterStatus>) -> String {
         .map(|(k, v)| (format!("{{outcome=\"{}\"}}", label(k)), *v as f64))
         .collect();
     metric(
+        &mut out,
         "trawl_cluster_pages_total",
         "counter",
         "Pages stored by the whole cluster, per outcome.",
         &outcomes,
     );
     metric(
+        &mut out,
         "trawl_cluster_urls_total",
         "counter",
         "URLs discovered by the whole cluster (queued or stored).",
         &one(s.urls as f64),
     );
     metric(
+        &mut out,
         "trawl_cluster_queued_urls",
         "gauge",
         "URLs queued in the whole cluster (no page row yet).",
         &one(s.queued as f64),
     );
     metric(
+        &mut out,
         "trawl_cluster_pages_per_second",
         "gauge",
         "Pages per second the live machines reported in their last heartbeat, summed.",
         &one(s.pages_per_sec()),
     );
     if let Some(max) = s.max_pages {
-        metric("trawl_cluster_max_pages", "gauge", "The crawl's --max-pages.", &one(max as f64));
+        metric(
+            &mut out,
+            "trawl_cluster_max_pages",
+            "gauge",
+            "The crawl's --max-pages.",
+            &one(max as f64),
+        );
     }
     let per = |f: &dyn Fn(&trawl_cluster::MachineStatus) -> f64| -> Vec<(String, f64)> {
         s.machines.iter().map(|m| (format!("{{machine=\"{}\"}}", label(&m.id)), f(m))).collect()
     };
     metric(
+        &mut out,
         "trawl_cluster_machine_up",
         "gauge",
         "1 if the machine's heartbeat is younger than its lease.",
         &per(&|m| if m.alive { 1.0 } else { 0.0 }),
     );
     metric(
+        &mut out,
         "trawl_cluster_partitions",
         "gauge",
         "Partitions the machine holds.",
         &per(&|m| m.partitions as f64),
     );
     metric(
+        &mut out,
         "trawl_cluster_workers",
         "gauge",
         "Worker processes of the machine, as of its last heartbeat.",
         &per(&|m| f64::from(m.workers)),
     );
     metric(
+        &mut out,
         "trawl_cluster_machine_pages_total",
         "counter",
         "Pages the machine stored in the cluster.",
         &per(&|m| m.pages as f64),
     );
     metric(
+        &mut out,
         "trawl_cluster_heartbeat_age_seconds",
         "gauge",
         "Seconds since the machine's last heartbeat (the database's clock).",

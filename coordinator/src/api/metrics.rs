@@ -71,58 +71,98 @@ fn process_start_time() -> Option<f64> {
     Some(btime + ticks / 100.0)
 }
 
+/// Writes one metric family: its help and type lines, then its samples
+/// (`labels` is empty or `{k="v",...}`).
+pub(crate) fn metric(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: &[(String, f64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, v) in samples {
+        let _ = writeln!(out, "{name}{labels} {v}");
+    }
+}
+
 /// Renders `s` (and the process-wide counters) as Prometheus metrics.
 pub(crate) fn render(s: &StatusReport) -> String {
     let mut out = String::with_capacity(4096);
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
-    };
     let one = |v: f64| vec![(String::new(), v)];
     metric(
+        &mut out,
         "trawl_build_info",
         "gauge",
         "Always 1; the labels say which trawl this is.",
         &[(format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")), 1.0)],
     );
-    metric("trawl_pages_total", "counter", "Pages stored by this run.", &one(s.pages as f64));
-    metric("trawl_bytes_total", "counter", "Body bytes fetched by this run.", &one(s.bytes as f64));
-    metric("trawl_queued_urls", "gauge", "URLs waiting in the frontier.", &one(s.queued as f64));
     metric(
+        &mut out,
+        "trawl_pages_total",
+        "counter",
+        "Pages stored by this run.",
+        &one(s.pages as f64),
+    );
+    metric(
+        &mut out,
+        "trawl_bytes_total",
+        "counter",
+        "Body bytes fetched by this run.",
+        &one(s.bytes as f64),
+    );
+    metric(
+        &mut out,
+        "trawl_queued_urls",
+        "gauge",
+        "URLs waiting in the frontier.",
+        &one(s.queued as f64),
+    );
+    metric(
+        &mut out,
         "trawl_queued_on_disk_urls",
         "gauge",
         "URLs waiting on disk only (past --frontier-memory).",
         &one(s.queued_on_disk as f64),
     );
     metric(
+        &mut out,
         "trawl_in_flight",
         "gauge",
         "URLs leased to workers and not yet reported.",
         &one(s.in_flight as f64),
     );
     metric(
+        &mut out,
         "trawl_discovered_urls",
         "gauge",
         "Distinct URLs discovered.",
         &one(s.discovered as f64),
     );
-    metric("trawl_workers", "gauge", "Worker processes alive.", &one(s.workers.len() as f64));
     metric(
+        &mut out,
+        "trawl_workers",
+        "gauge",
+        "Worker processes alive.",
+        &one(s.workers.len() as f64),
+    );
+    metric(
+        &mut out,
         "trawl_target_workers",
         "gauge",
         "Worker pool target size.",
         &one(f64::from(s.target_workers)),
     );
     metric(
+        &mut out,
         "trawl_worker_restarts_total",
         "counter",
         "Workers respawned after dying.",
         &one(f64::from(s.restarts)),
     );
     metric(
+        &mut out,
         "trawl_poison_pages_total",
         "counter",
         "URLs recorded as poison.",
@@ -133,13 +173,14 @@ pub(crate) fn render(s: &StatusReport) -> String {
         .iter()
         .map(|(k, v)| (format!("{{outcome=\"{}\"}}", label(k)), *v as f64))
         .collect();
-    metric("trawl_outcomes_total", "counter", "Pages per outcome.", &outcomes);
+    metric(&mut out, "trawl_outcomes_total", "counter", "Pages per outcome.", &outcomes);
     let classes: Vec<(String, f64)> = ["none", "1xx", "2xx", "3xx", "4xx", "5xx"]
         .iter()
         .zip(&STATS.status_classes)
         .map(|(c, n)| (format!("{{class=\"{c}\"}}"), n.load(Ordering::Relaxed) as f64))
         .collect();
     metric(
+        &mut out,
         "trawl_responses_total",
         "counter",
         "Stored pages per HTTP status class (none: no response).",
@@ -165,18 +206,18 @@ pub(crate) fn render(s: &StatusReport) -> String {
         let _ = writeln!(out, "{name}_sum {sum}");
         let _ = writeln!(out, "{name}_count {}", STATS.count.load(Ordering::Relaxed));
     }
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
-    };
     let hosts: Vec<(String, f64)> =
         s.hosts.iter().map(|(h, n)| (format!("{{host=\"{}\"}}", label(h)), *n as f64)).collect();
-    metric("trawl_host_queue_depth", "gauge", "Queued URLs per host (the 20 deepest).", &hosts);
+    metric(
+        &mut out,
+        "trawl_host_queue_depth",
+        "gauge",
+        "Queued URLs per host (the 20 deepest).",
+        &hosts,
+    );
     let workers_rss: u64 = s.workers.iter().map(|w| w.rss_bytes).sum();
     metric(
+        &mut out,
         "trawl_workers_resident_memory_bytes",
         "gauge",
         "Resident memory of all worker processes together.",
@@ -184,6 +225,7 @@ pub(crate) fn render(s: &StatusReport) -> String {
     );
     if let Some(cpu) = trawl_common::process::cpu_seconds() {
         metric(
+            &mut out,
             "process_cpu_seconds_total",
             "counter",
             "User and system CPU time of the coordinator, in seconds.",
@@ -191,6 +233,7 @@ pub(crate) fn render(s: &StatusReport) -> String {
         );
     }
     metric(
+        &mut out,
         "process_resident_memory_bytes",
         "gauge",
         "Resident memory of the coordinator, in bytes.",
@@ -198,6 +241,7 @@ pub(crate) fn render(s: &StatusReport) -> String {
     );
     if let Some(start) = process_start_time() {
         metric(
+            &mut out,
             "process_start_time_seconds",
             "gauge",
             "Start of the coordinator process, in seconds since the Unix epoch.",

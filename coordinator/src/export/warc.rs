@@ -238,7 +238,7 @@ pub struct Kept {
     pub history: Vec<crate::store::HistoryEntry>,
 }
 
-/// [`write`] over any source of pages (a store, or cluster mode's
+/// [`write()`] over any source of pages (a store, or cluster mode's
 /// PostgreSQL rows), in the order given.
 pub fn write_over(
     pages: impl Iterator<Item = Result<Kept, ExportError>>,

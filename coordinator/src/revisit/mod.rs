@@ -1,7 +1,7 @@
 //! Continuous crawling: what a revisit found ([`change`]), how often to
-//! come back ([`adaptive`], [`schedule`]). Sync and pure: every function
-//! takes the times it needs; the scheduler's revisit path and `trawl
-//! refresh` drive them.
+//! come back ([`adaptive`]), what `trawl refresh` fetches ([`select`]).
+//! Sync and pure: every function takes the times it needs; the
+//! scheduler's revisit path and `trawl refresh` drive them.
 
 pub mod adaptive;
 pub mod change;

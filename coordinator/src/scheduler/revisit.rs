@@ -52,7 +52,7 @@ pub(super) struct Revisits {
     pending: HashMap<String, Pending>,
     /// Due entries removed by a batch the writer may not have applied yet.
     unscheduled: HashSet<(u64, String)>,
-    /// Fetches of this run by [`Change::name`].
+    /// Fetches of this run by [`Change::name`](crate::store::Change::name).
     changes: BTreeMap<&'static str, u64>,
 }
 

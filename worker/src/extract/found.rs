@@ -26,7 +26,7 @@ fn meta_robots(name: Option<&str>, content: Option<&str>) -> (bool, bool) {
 /// What a page holds for every crawl, in document order (five selector
 /// passes' worth: `base[href]`, `meta[name=robots]`,
 /// `link[rel~=canonical]`, `a[href]`, `title`), read from a parsed
-/// document ([`Found::scan`]) or from tokens ([`tokens::scan`]).
+/// document ([`Found::scan`]) or from tokens ([`tokens::scan`](super::tokens::scan)).
 #[derive(Default)]
 pub(super) struct Found<'a> {
     /// The first `<base href>`.
