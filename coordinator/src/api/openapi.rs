@@ -33,6 +33,9 @@ fn field_names(extra: &[&str]) -> String {
     format!(r"(?:{}|fields\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)", names.join("|"))
 }
 
+/// The URLs `history` (and `/api/history`'s `url`) are documented to take.
+pub(crate) const HISTORY_URL: &str = r"^https?://(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}|(?:[a-z0-9]+\.)*[a-z][a-z0-9]*)(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9/._~-]*)?$";
+
 /// What a parameter's value must look like, where a regex can say it
 /// (built from the same vocabulary the server checks against). Semantic
 /// checks a regex cannot express (a `--depth` range with LO > HI) remain
@@ -52,10 +55,9 @@ fn pattern(name: &str) -> Option<String> {
         "changed_since" => {
             format!("^(?:{date}{time}|[0-9]{{1,6}}(?:ms|s|m|h|d|min|hours?|days?|weeks?))$")
         }
-        "history" => {
-            r"^https?://[a-z0-9]+(?:\.[a-z0-9]+)*(?::[1-9][0-9]{0,3})?(?:/[A-Za-z0-9/._~-]*)?$"
-                .to_owned()
-        }
+        // A host the url crate accepts: a dotted quad, or a name whose last
+        // label starts with a letter (`a.8` would be read as a bad IPv4).
+        "history" => HISTORY_URL.to_owned(),
         "fields" => format!("^{field}(?:,{field})*$"),
         "sort" => format!("^(?:-{field}|{field}(?::asc|:desc)?)$"),
         "count_by" => format!("^{}$", field_names(&crate::query::DERIVED_KEYS)),
@@ -191,6 +193,19 @@ mod tests {
         assert!(routes.len() >= 8, "{routes:?}");
         for r in routes {
             assert!(paths.contains_key(r), "openapi.json does not document {r}");
+        }
+    }
+
+    /// `/api/history`'s `url` takes what `/api/pages`' `history` takes.
+    #[test]
+    fn history_url_patterns_agree() {
+        let doc: Value = serde_json::from_str(document()).unwrap();
+        let params = doc["paths"]["/api/history"]["get"]["parameters"].as_array().unwrap();
+        let url = params.iter().find(|p| p["name"] == "url").unwrap();
+        assert_eq!(url["schema"]["pattern"], HISTORY_URL);
+        let re = regex::Regex::new(HISTORY_URL).unwrap();
+        for bad in ["https://499tsa.8", "http://1.2.3.999/", "http://a.8:485"] {
+            assert!(!re.is_match(bad), "{bad}");
         }
     }
 

@@ -60,8 +60,15 @@ pub(crate) struct ClusterLink {
     /// host's delay from it, so `--delay` holds across a handover.
     gained_at: HashMap<PartitionId, Instant>,
     /// URLs seen here but dropped (their partition was lost, or their
-    /// record fenced): a takeover may queue them here again.
-    dropped: HashSet<String>,
+    /// record fenced): a takeover may queue them here again. The depth is
+    /// known for those dropped when popped.
+    dropped: HashMap<String, Option<u32>>,
+    /// The epoch each lost partition was held at here. Adopted back at the
+    /// same epoch (nobody held it meanwhile: a machine that fenced itself
+    /// through a database outage), its dropped URLs are queued again: a
+    /// link queued here before the loss may be committed as "queued here"
+    /// after the adoption's load ran, so no load lists it.
+    lost_at: HashMap<PartitionId, Epoch>,
     /// Links for other partitions found on the page being reported.
     foreign: Vec<NewUrl>,
     /// Foreign URLs already sent (the database dedups the rest).
@@ -76,7 +83,8 @@ impl ClusterLink {
             owned: HashMap::new(),
             fresh_from: HashMap::new(),
             gained_at: HashMap::new(),
-            dropped: HashSet::new(),
+            dropped: HashMap::new(),
+            lost_at: HashMap::new(),
             foreign: Vec::new(),
             sent_foreign: HashSet::new(),
             to_committer,
@@ -94,10 +102,30 @@ impl ClusterLink {
             ClusterEvent::Gained { partitions, queued, stored } => {
                 let from = frontier.next_seq();
                 let now = Instant::now();
+                let mut same_tenure = HashSet::new();
                 for (id, epoch) in partitions {
+                    if self.lost_at.remove(&id) == Some(epoch) {
+                        same_tenure.insert(id);
+                    }
                     self.owned.insert(id, epoch);
                     self.fresh_from.insert(id, from);
                     self.gained_at.insert(id, now);
+                }
+                if !same_tenure.is_empty() {
+                    // Those dropped when popped; a fenced record's or a
+                    // crash suspect's URL row was queued in the database
+                    // before the adoption, so its load listed it.
+                    let back: Vec<(String, u32)> = self
+                        .dropped
+                        .iter()
+                        .filter_map(|(u, d)| Some((u, (*d)?)))
+                        .filter(|(u, _)| partition_of(u).is_some_and(|p| same_tenure.contains(&p)))
+                        .map(|(u, d)| (u.clone(), d))
+                        .collect();
+                    for (url, depth) in back {
+                        self.dropped.remove(&url);
+                        requeue(frontier, url, depth);
+                    }
                 }
                 // Found and stored by earlier owners: links to them are
                 // not admitted again.
@@ -120,12 +148,14 @@ impl ClusterLink {
             }
             ClusterEvent::Lost(p) => {
                 for id in p {
-                    self.owned.remove(&id);
+                    if let Some(epoch) = self.owned.remove(&id) {
+                        self.lost_at.insert(id, epoch);
+                    }
                     self.fresh_from.remove(&id);
                     self.gained_at.remove(&id);
                 }
             }
-            ClusterEvent::Fenced(urls) => self.dropped.extend(urls),
+            ClusterEvent::Fenced(urls) => self.dropped.extend(urls.into_iter().map(|u| (u, None))),
             // The scheduler applies these itself (scheduler/carried.rs).
             ClusterEvent::Carried(_) | ClusterEvent::CrashesSettled { .. } => {}
             ClusterEvent::Urls(urls) => {
@@ -135,7 +165,7 @@ impl ClusterLink {
                     }
                     if !frontier.is_seen(&u.url) {
                         frontier.push(&u.url, u.depth, CLUSTER_SEG);
-                    } else if self.dropped.remove(&u.url) {
+                    } else if self.dropped.remove(&u.url).is_some() {
                         requeue(frontier, u.url.clone(), u.depth);
                     }
                     if let Some(&at) = self.gained_at.get(&u.partition) {
@@ -163,7 +193,7 @@ impl ClusterLink {
         if fresh {
             return true;
         }
-        self.dropped.insert(q.url.clone());
+        self.dropped.insert(q.url.clone(), Some(q.depth));
         false
     }
 
@@ -274,7 +304,7 @@ impl ClusterLink {
         if partition_of(url).is_some_and(|p| self.owned.contains_key(&p)) {
             return true;
         }
-        self.dropped.insert(url.to_owned());
+        self.dropped.insert(url.to_owned(), None);
         false
     }
 }
@@ -413,5 +443,29 @@ mod tests {
         assert_eq!(item.announce.iter().map(|u| u.url.as_str()).collect::<Vec<_>>(), [X]);
         assert_eq!(item.urls.len(), 1);
         assert_eq!((item.urls[0].0.url.as_str(), item.urls[0].1), (own, Epoch(7)));
+    }
+
+    /// A machine that fenced itself through a database outage adopts its
+    /// partition back at the same epoch. A link it had queued before the
+    /// loss, dropped when popped meanwhile, was committed as "queued here"
+    /// only after the adoption's load ran (so no load lists it): it is
+    /// queued again from the drop, once.
+    #[test]
+    fn urls_dropped_while_fenced_come_back_when_adopted_at_the_same_epoch() {
+        let (mut link, mut f, _rx) = rig();
+        link.on_event(gained(4, X, &[]), &mut f);
+        assert!(f.push(X, 2, CLUSTER_SEG));
+        link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
+        assert!(handed_out(&mut link, &mut f).is_empty(), "not handed out while fenced");
+        link.on_event(gained(4, X, &[]), &mut f);
+        assert_eq!(handed_out(&mut link, &mut f), [X]);
+        // Taken back at a newer epoch instead, the load is the truth.
+        let (mut link, mut f, _rx) = rig();
+        link.on_event(gained(4, X, &[]), &mut f);
+        assert!(f.push(X, 2, CLUSTER_SEG));
+        link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
+        assert!(handed_out(&mut link, &mut f).is_empty());
+        link.on_event(gained(5, X, &[]), &mut f);
+        assert!(handed_out(&mut link, &mut f).is_empty(), "stored by the other owner");
     }
 }
