@@ -230,7 +230,7 @@ async fn commit(
                 for i in lost {
                     pending.links.urls.extend(i.urls);
                     pending.links.announce.extend(i.announce);
-                    urls.push(i.page.url);
+                    urls.push((i.page.url, i.page.depth));
                 }
                 send(ClusterEvent::Fenced(urls));
                 if !gone.is_empty() {

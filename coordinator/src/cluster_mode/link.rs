@@ -68,7 +68,9 @@ pub(crate) struct ClusterLink {
     /// through a database outage), its dropped URLs are queued again: a
     /// link queued here before the loss may be committed as "queued here"
     /// after the adoption's load ran, so no load lists it.
-    lost_at: HashMap<PartitionId, Epoch>,
+    lost_at: HashMap<PartitionId, (Epoch, u64)>,
+    /// Held partitions whose tenure went on through such an adoption.
+    continued: HashSet<PartitionId>,
     /// Links for other partitions found on the page being reported.
     foreign: Vec<NewUrl>,
     /// Foreign URLs already sent (the database dedups the rest).
@@ -85,6 +87,7 @@ impl ClusterLink {
             gained_at: HashMap::new(),
             dropped: HashMap::new(),
             lost_at: HashMap::new(),
+            continued: HashSet::new(),
             foreign: Vec::new(),
             sent_foreign: HashSet::new(),
             to_committer,
@@ -104,17 +107,25 @@ impl ClusterLink {
                 let now = Instant::now();
                 let mut same_tenure = HashSet::new();
                 for (id, epoch) in partitions {
-                    if self.lost_at.remove(&id) == Some(epoch) {
-                        same_tenure.insert(id);
-                    }
+                    let fresh = match self.lost_at.remove(&id) {
+                        // Adopted back at the epoch it was lost at: nobody
+                        // held it meanwhile, so the tenure goes on and the
+                        // entries it left in the frontier are still good.
+                        Some((e, fresh)) if e == epoch => {
+                            same_tenure.insert(id);
+                            self.continued.insert(id);
+                            fresh
+                        }
+                        _ => from,
+                    };
                     self.owned.insert(id, epoch);
-                    self.fresh_from.insert(id, from);
+                    self.fresh_from.insert(id, fresh);
                     self.gained_at.insert(id, now);
                 }
                 if !same_tenure.is_empty() {
-                    // Those dropped when popped; a fenced record's or a
-                    // crash suspect's URL row was queued in the database
-                    // before the adoption, so its load listed it.
+                    // Those dropped when popped meanwhile: their URL row
+                    // may be committed (as queued here, same epoch) only
+                    // after this load ran, so no load lists them.
                     let back: Vec<(String, u32)> = self
                         .dropped
                         .iter()
@@ -136,11 +147,14 @@ impl ClusterLink {
                     let Some(&at) = self.gained_at.get(&u.partition) else { continue };
                     if !frontier.is_seen(&u.url) {
                         frontier.push(&u.url, u.depth, CLUSTER_SEG);
-                    } else {
+                    } else if self.dropped.remove(&u.url).is_some()
+                        || !same_tenure.contains(&u.partition)
+                    {
                         // Dropped, or queued or in flight from an earlier
                         // tenure (a stale entry, skipped when popped):
-                        // queued afresh.
-                        self.dropped.remove(&u.url);
+                        // queued afresh. (Within one tenure a seen URL
+                        // not dropped is still queued here, or in flight:
+                        // a refused record of it comes back as `Fenced`.)
                         requeue(frontier, u.url.clone(), u.depth);
                     }
                     frontier.delay_host_from(&u.url, at);
@@ -148,14 +162,27 @@ impl ClusterLink {
             }
             ClusterEvent::Lost(p) => {
                 for id in p {
-                    if let Some(epoch) = self.owned.remove(&id) {
-                        self.lost_at.insert(id, epoch);
+                    let fresh = self.fresh_from.remove(&id);
+                    self.continued.remove(&id);
+                    if let (Some(epoch), Some(fresh)) = (self.owned.remove(&id), fresh) {
+                        self.lost_at.insert(id, (epoch, fresh));
                     }
-                    self.fresh_from.remove(&id);
                     self.gained_at.remove(&id);
                 }
             }
-            ClusterEvent::Fenced(urls) => self.dropped.extend(urls.into_iter().map(|u| (u, None))),
+            ClusterEvent::Fenced(urls) => {
+                for (url, depth) in urls {
+                    if partition_of(&url).is_some_and(|p| self.continued.contains(&p)) {
+                        // Adopted back at the same epoch before the
+                        // refusal arrived: its load skipped it (in flight
+                        // then), so it is queued again here. (Taken at a
+                        // new epoch, the load listed it.)
+                        requeue(frontier, url, depth);
+                    } else {
+                        self.dropped.insert(url, Some(depth));
+                    }
+                }
+            }
             // The scheduler applies these itself (scheduler/carried.rs).
             ClusterEvent::Carried(_) | ClusterEvent::CrashesSettled { .. } => {}
             ClusterEvent::Urls(urls) => {
@@ -375,7 +402,7 @@ mod tests {
         assert_eq!(handed_out(&mut link, &mut f), [X]);
         link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
         link.on_event(gained(3, X, &[X]), &mut f);
-        link.on_event(ClusterEvent::Fenced(vec![X.to_owned()]), &mut f);
+        link.on_event(ClusterEvent::Fenced(vec![(X.to_owned(), 1)]), &mut f);
         assert_eq!(handed_out(&mut link, &mut f), [X], "fetched again, once");
     }
 
@@ -467,5 +494,26 @@ mod tests {
         assert!(handed_out(&mut link, &mut f).is_empty());
         link.on_event(gained(5, X, &[]), &mut f);
         assert!(handed_out(&mut link, &mut f).is_empty(), "stored by the other owner");
+    }
+
+    /// Adopted back at the same epoch, the tenure goes on: entries left in
+    /// the frontier stay good (not fetched twice), and a record in flight
+    /// across the outage, refused after the adoption's load skipped it,
+    /// is queued again: every URL once.
+    #[test]
+    fn a_tenure_continued_at_the_same_epoch_fetches_each_url_once() {
+        let (mut link, mut f, _rx) = rig();
+        link.on_event(gained(4, X, &[]), &mut f);
+        assert!(f.push(X, 1, CLUSTER_SEG));
+        assert!(f.push(Y, 1, CLUSTER_SEG));
+        let Some(Popped::Fetch(q)) = f.pop(Instant::now(), true).unwrap() else { panic!() };
+        assert!(link.keep(&q), "X in flight");
+        f.complete(&q.url, Instant::now(), crate::frontier::Feedback::default());
+        link.on_event(ClusterEvent::Lost(vec![p(X)]), &mut f);
+        link.on_event(gained(4, X, &[X, Y]), &mut f);
+        link.on_event(ClusterEvent::Fenced(vec![(q.url.clone(), 1)]), &mut f);
+        let mut got = handed_out(&mut link, &mut f);
+        got.sort();
+        assert_eq!(got, [X, Y]);
     }
 }

@@ -59,9 +59,10 @@ pub(crate) enum ClusterEvent {
     Lost(Vec<PartitionId>),
     /// Queued URLs of held partitions from the inbox.
     Urls(Vec<QueuedUrl>),
-    /// URLs whose records were refused (fenced): not stored by this
-    /// machine; whoever holds their partition next fetches them again.
-    Fenced(Vec<String>),
+    /// URLs (and depths) whose records were refused (fenced): not stored
+    /// by this machine; whoever holds their partition next fetches them
+    /// again.
+    Fenced(Vec<(String, u32)>),
     /// What a takeover carries over besides the queue (sent before its
     /// URLs): the partitions' robots.txt and crash counts ([`carry`]).
     Carried(carry::Carried),
