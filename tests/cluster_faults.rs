@@ -288,7 +288,6 @@ fn delay_holds_at_the_server_across_machines_and_a_handover() {
 // and it waits forever (URLs whose records were refused during the outage
 // and that the adoption's load skipped as seen). See deploy/cluster.md.
 #[test]
-#[ignore = "flaky after the takeover merge: queued URLs of re-adopted partitions never reach the frontier"]
 fn postgres_restarted_mid_crawl_machines_wait_fence_and_carry_on() {
     let site = Site::start(40, 5);
     let expected = single_machine_set(&site);
@@ -334,7 +333,7 @@ fn postgres_restarted_mid_crawl_machines_wait_fence_and_carry_on() {
 // cut machine sent a request 2.02-2.05 s after the cut (lease 2 s) in 3
 // runs, and 8.66 s after it in one (fixed: paused when holding nothing).
 #[test]
-#[ignore = "flaky after the takeover merge: a request ~2.03 s after the cut, just past the 2 s lease"]
+#[ignore = "flaky under parallel load: the cut machine's last request was seen 2.02-2.27 s after the cut (2 s lease, hand-out deadline 1.33 s); cause not found (deploy/cluster.md)"]
 fn a_machine_cut_off_from_the_database_stops_before_its_lease_ends() {
     if !is_root() {
         eprintln!("SKIPPED: network namespaces need root (`ip netns add`); this test did not run");

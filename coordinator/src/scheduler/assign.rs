@@ -62,7 +62,11 @@ impl Scheduler<'_> {
         // link to a new host admitted from a late report asks for its
         // robots.txt; seen at the site 2.05 s after a network cut, past a
         // 2 s lease).
-        let paused = self.cluster.as_ref().is_some_and(|c| c.paused(now));
+        // The deadline is a safety bound, so it is checked against the
+        // clock read now, not the loop's `now` (an iteration slowed by a
+        // large takeover event or a loaded machine must not hand out work
+        // on a reading from before the deadline).
+        let paused = self.cluster.as_ref().is_some_and(|c| c.paused(now.max(Instant::now())));
         for plan in &mut plans {
             if !paused {
                 self.plan_special(plan, now, concurrency);
