@@ -48,31 +48,15 @@ impl Cluster {
         partitions: &[PartitionId],
         mut each: impl FnMut(QueuedUrl),
     ) -> Result<u64, ClusterError> {
-        let ids: Vec<i32> = partitions.iter().map(|p| p.as_i32()).collect();
-        let mut client = self.client().await?;
-        let tx = client.build_transaction().read_only(true).start().await?;
-        let stmt = tx
-            .prepare(
-                "SELECT u.url, u.partition, u.depth FROM trawl.urls u
-                 WHERE u.partition = ANY($1)
-                   AND NOT EXISTS (SELECT 1 FROM trawl.pages p WHERE p.url = u.url)
-                 ORDER BY u.partition, u.depth, u.seq",
-            )
-            .await?;
-        let portal = tx.bind(&stmt, &[&ids]).await?;
-        let mut n = 0;
-        loop {
-            let rows = tx.query_portal(&portal, LOAD_CHUNK).await?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in &rows {
-                each(QueuedUrl::from_row(row)?);
-                n += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok(n)
+        let sql = "SELECT u.url, u.partition, u.depth FROM trawl.urls u
+                   WHERE u.partition = ANY($1)
+                     AND NOT EXISTS (SELECT 1 FROM trawl.pages p WHERE p.url = u.url)
+                   ORDER BY u.partition, u.depth, u.seq";
+        self.stream_rows(sql, partitions, |row| {
+            each(QueuedUrl::from_row(row)?);
+            Ok(())
+        })
+        .await
     }
 
     /// Streams the URLs of `partitions` that are stored already (a page
@@ -83,10 +67,28 @@ impl Cluster {
         partitions: &[PartitionId],
         mut each: impl FnMut(String),
     ) -> Result<u64, ClusterError> {
+        let sql = "SELECT url FROM trawl.pages WHERE partition = ANY($1)";
+        self.stream_rows(sql, partitions, |row| {
+            each(row.try_get(0)?);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `sql` (one parameter: the partition ids) in a read-only
+    /// transaction and hands its rows to `each` through a cursor,
+    /// [`LOAD_CHUNK`] at a time, so memory holds one chunk. Returns how
+    /// many rows there were.
+    async fn stream_rows(
+        &self,
+        sql: &str,
+        partitions: &[PartitionId],
+        mut each: impl FnMut(&Row) -> Result<(), ClusterError>,
+    ) -> Result<u64, ClusterError> {
         let ids: Vec<i32> = partitions.iter().map(|p| p.as_i32()).collect();
         let mut client = self.client().await?;
         let tx = client.build_transaction().read_only(true).start().await?;
-        let stmt = tx.prepare("SELECT url FROM trawl.pages WHERE partition = ANY($1)").await?;
+        let stmt = tx.prepare(sql).await?;
         let portal = tx.bind(&stmt, &[&ids]).await?;
         let mut n = 0;
         loop {
@@ -95,7 +97,7 @@ impl Cluster {
                 break;
             }
             for row in &rows {
-                each(row.try_get(0)?);
+                each(row)?;
                 n += 1;
             }
         }
